@@ -1,0 +1,78 @@
+/**
+ * Kith objects (DESIGN §3): JSON values with a `$type`, canonical by RFC 8785, numbers
+ * restricted to safe integers, bytes as base64url strings. An object's hash is SHA-256
+ * over its canonical bytes. A signed object's signature covers the hash of the object
+ * without its `sig` field, so the `$type` inside it separates signing domains.
+ */
+import type { CryptoProvider } from './crypto/CryptoProvider.js';
+import { canonicalBytes, type JsonObject, type JsonValue } from './canonical.js';
+import { KithError } from './errors.js';
+import { toHex, fromBase64url, toBase64url } from './bytes.js';
+import type { ObjectHash } from './ids.js';
+import { MAX_OBJECT_BYTES } from './limits.js';
+
+/** Longest `$type` name; types are short identifiers like "Person" or "ChannelEntry". */
+const MAX_TYPE_LENGTH = 64;
+const TYPE_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+export interface KithObject extends JsonObject {
+  $type: string;
+}
+
+export interface SignedObject extends KithObject {
+  sig: string;
+}
+
+export function assertKithObject(value: unknown): asserts value is KithObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new KithError('OBJECT_INVALID', 'an object must be a JSON object');
+  }
+  const type = (value as { $type?: unknown }).$type;
+  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH || !TYPE_RE.test(type)) {
+    throw new KithError('OBJECT_INVALID', 'an object needs a $type of 1–64 letters, digits, "_", "." or "-"');
+  }
+}
+
+/** Canonical bytes of a Kith object (validated: $type, safe integers, size). */
+export function objectBytes(obj: unknown): Uint8Array {
+  assertKithObject(obj);
+  return canonicalBytes(obj, { integersOnly: true, maxBytes: MAX_OBJECT_BYTES });
+}
+
+/** Hex SHA-256 of raw bytes, as an ObjectHash (used for blob chunks too). */
+export function hashBytes(crypto: CryptoProvider, bytes: Uint8Array): ObjectHash {
+  return toHex(crypto.sha256(bytes)) as ObjectHash;
+}
+
+export function hashObject(crypto: CryptoProvider, obj: KithObject): ObjectHash {
+  return hashBytes(crypto, objectBytes(obj));
+}
+
+/** The object without its `sig` field: what a signature covers. */
+export function unsigned<T extends KithObject>(obj: T): Omit<T, 'sig'> {
+  const { sig: _sig, ...rest } = obj as T & { sig?: JsonValue };
+  return rest as Omit<T, 'sig'>;
+}
+
+/** Signs `obj` (which must not carry `sig`) with an Ed25519 secret key. */
+export async function signObject<T extends KithObject>(crypto: CryptoProvider, obj: T, secretKey: Uint8Array): Promise<T & { sig: string }> {
+  if ('sig' in obj) throw new KithError('INVALID_INPUT', 'signObject: object is already signed');
+  const digest = crypto.sha256(objectBytes(obj));
+  const sig = await crypto.ed25519Sign(secretKey, digest);
+  return { ...obj, sig: toBase64url(sig) };
+}
+
+/** True when `obj.sig` is a valid signature of `obj` without `sig` by `publicKey`. Never throws for bad input. */
+export async function verifyObjectSignature(crypto: CryptoProvider, obj: KithObject, publicKey: Uint8Array): Promise<boolean> {
+  const sigText = obj.sig;
+  if (typeof sigText !== 'string' || sigText.length !== 86) return false;
+  let sig: Uint8Array;
+  let digest: Uint8Array;
+  try {
+    sig = fromBase64url(sigText);
+    digest = crypto.sha256(objectBytes(unsigned(obj)));
+  } catch {
+    return false;
+  }
+  return crypto.ed25519Verify(publicKey, digest, sig);
+}

@@ -1,0 +1,84 @@
+/**
+ * The wire-schema gate: plain `unknown` data from outside becomes a typed value only
+ * after class-validator has checked every field. Unknown fields are refused (not
+ * stripped), so two parties never disagree about what a signed record contained.
+ *
+ * Schema classes use `@Type(() => Nested)` for nested objects: esbuild/tsx do not emit
+ * decorator metadata, so class-transformer cannot infer nested types by itself.
+ */
+// class-transformer's @Type reads Reflect.getMetadata; this is the standard polyfill for it.
+import 'reflect-metadata';
+import { plainToInstance, Type, type ClassConstructor } from 'class-transformer';
+import { validateSync, IsObject, ValidateNested, IsArray, ArrayMaxSize, type ValidationError } from 'class-validator';
+import { KithError, type ErrorCode } from './errors.js';
+import { assertJson } from './canonical.js';
+
+/**
+ * One nested object (never an array or null): class-validator's ValidateNested alone
+ * accepts arrays, and without @Type nothing is validated under tsx/esbuild.
+ */
+export function Nested(type: () => ClassConstructor<object>): PropertyDecorator {
+  return (target, key) => {
+    IsObject()(target, key as string);
+    ValidateNested()(target, key as string);
+    Type(type)(target, key as string);
+  };
+}
+
+/** An array of at most `max` nested objects of one schema. */
+export function NestedArray(type: () => ClassConstructor<object>, max: number): PropertyDecorator {
+  return (target, key) => {
+    IsArray()(target, key as string);
+    ArrayMaxSize(max)(target, key as string);
+    IsObject({ each: true })(target, key as string);
+    ValidateNested({ each: true })(target, key as string);
+    Type(type)(target, key as string);
+  };
+}
+
+/** Flattens class-validator's tree into "path: constraint" lines. */
+function describeErrors(errors: ValidationError[], prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of errors) {
+    const path = prefix ? `${prefix}.${e.property}` : e.property;
+    if (e.constraints) for (const msg of Object.values(e.constraints)) out.push(`${path}: ${msg}`);
+    if (e.children?.length) out.push(...describeErrors(e.children, path));
+  }
+  return out;
+}
+
+/**
+ * Validates `plain` against schema class `cls`. Returns the plain input typed as T (not the
+ * class instance: callers keep working with JSON-shaped data). Throws `code` listing at most
+ * three violations; messages name fields, never their values.
+ */
+export function validateSchema<T extends object>(cls: ClassConstructor<T>, plain: unknown, code: ErrorCode, what = cls.name): T {
+  if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
+    throw new KithError(code, `${what}: expected an object`);
+  }
+  try {
+    // Plain-JSON gate first: depth bombs, __proto__/constructor keys, accessors, non-finite numbers.
+    assertJson(plain);
+  } catch (err) {
+    throw new KithError(code, `${what}: ${(err as Error).message}`);
+  }
+  const instance = plainToInstance(cls, plain, { enableImplicitConversion: false, exposeDefaultValues: false });
+  const errors = validateSync(instance as object, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    validationError: { target: false, value: false },
+  });
+  if (errors.length > 0) {
+    const lines = describeErrors(errors);
+    throw new KithError(code, `${what}: ${lines.slice(0, 3).join('; ')}${lines.length > 3 ? ` (+${lines.length - 3} more)` : ''}`);
+  }
+  return plain as T;
+}
+
+/** Canonical base64url of exactly 32 bytes (43 characters, unused low bits zero). */
+export const KEY32_RE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+/** Canonical base64url of exactly 64 bytes (86 characters). */
+export const SIG64_RE = /^[A-Za-z0-9_-]{85}[AQgw]$/;
+/** A SHA-256 hash as 64 lowercase hex characters. */
+export const HASH_HEX_RE = /^[0-9a-f]{64}$/;
