@@ -25,14 +25,23 @@ export interface Transport {
   /**
    * Queues one binary message. Never throws for a closed transport (the message is dropped;
    * the `close` event already told the owner). Callers bound memory with `drained`.
+   * The transport may hold on to `data` until it is written: do not modify it afterwards.
    */
   send(data: Uint8Array): void;
   /** Resolves once `bufferedAmount` ≤ `lowWater` (default 0), or the transport has closed. */
   drained(lowWater?: number): Promise<void>;
-  /** Stops delivering messages and stops reading, so TCP backpressure reaches the sender. */
+  /**
+   * Stops delivering messages and stops reading, so TCP backpressure reaches the sender.
+   * The peer's `close` waits too: it comes after the peer's messages, on `resume()`. (A browser
+   * cannot stop reading; its transport buffers instead, bounded by the protocol's own window.)
+   */
   pause(): void;
   /** Resumes delivery of messages (queued ones first, in order). */
   resume(): void;
-  /** Closes with a WebSocket close code (1000, or 4000–4999 for Kith errors) and a short ASCII reason. */
+  /**
+   * Closes with a WebSocket close code (1000, or 4000–4999 for Kith errors) and a short ASCII reason.
+   * Emits `close` (byPeer false) before returning and drops undelivered messages; later calls do
+   * nothing. Never throws: a code no browser may send goes out as INTERNAL (see closeCodes.ts).
+   */
   close(code?: number, reason?: string): void;
 }

@@ -116,6 +116,7 @@ export function utf8(text: string): Uint8Array {
 
 /** Strict UTF-8 decoding: invalid sequences throw `INVALID_INPUT`. */
 export function fromUtf8(bytes: Uint8Array, title = 'utf8'): string {
+  assertBytes(bytes, undefined, title);
   try {
     return strictDecoder.decode(bytes);
   } catch {

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   FRAME_INVALID: 'A malformed frame was received.',
   FRAME_TOO_LARGE: 'A frame exceeded the size limit.',
   REPLAY: 'A replayed handshake message was refused.',
+  NONCE_EXHAUSTED: 'The secure session used up its message counter; a new handshake is needed.',
   HOST_REJECTED: 'The Host header is not allowed (DNS rebinding defence).',
   ORIGIN_REJECTED: 'The Origin is not allowed.',
   PATH_REJECTED: 'Unknown endpoint path.',
@@ -61,6 +62,9 @@ export const ERROR_CODES = {
   IDENTITY_INVALID: 'The identity the other side sent does not verify.',
   // sync
   SYNC_PROTOCOL_ERROR: 'The peer sent an invalid sync message.',
+  // object stores
+  STORE_LOCKED: 'The object store is already open.',
+  STORE_FAILED: 'The object store hit a storage error; close and reopen it.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

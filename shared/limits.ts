@@ -31,6 +31,25 @@ export const SCRYPT_MAXMEM = 256 * 1024 * 1024;
 export const MAX_KEYFILE_BYTES = 64 * 1024;
 /** Passphrases: long enough for any diceware phrase, bounded so scrypt input stays small. */
 export const MAX_PASSPHRASE_LENGTH = 1024;
+/** Lowest scrypt N a key file may name, and only when a test passes the explicit test-only parameter (production files use SCRYPT_N). */
+export const KEYFILE_TEST_MIN_SCRYPT_N = 2 ** 10;
+/** identity.json holds four small public records (~1.5 KiB); anything larger is not ours and is not read into memory. */
+export const MAX_IDENTITY_FILE_BYTES = 64 * 1024;
+/** kith.lock holds a pid and a start time (< 64 bytes); a bigger file is damaged and is not read whole. */
+export const MAX_LOCK_FILE_BYTES = 256;
+/** Rounds a lock acquisition retries while another process is in the middle of a stale-lock takeover (a few ms each). */
+export const LOCK_TAKEOVER_ATTEMPTS = 50;
+/** Pause between those rounds; 50 × 20 ms bounds the wait at about a second. */
+export const LOCK_RETRY_MS = 20;
+/** A lock file without a readable pid that is younger than this may still be being written (filesystems without hard links); older, it is stale. */
+export const LOCK_SETTLE_MS = 2_000;
+
+// ---- command line ---------------------------------------------------------------
+
+/** Paths given on the command line (Linux PATH_MAX); longer ones are refused before touching the filesystem. */
+export const MAX_CLI_PATH_LENGTH = 4096;
+/** Tries at the interactive passphrase prompt when the confirmation does not match. */
+export const PASSPHRASE_PROMPT_ATTEMPTS = 3;
 
 // ---- secure channel -------------------------------------------------------------
 
@@ -38,6 +57,25 @@ export const MAX_PASSPHRASE_LENGTH = 1024;
 export const MAX_NOISE_MESSAGE = 65535;
 /** ws `maxPayload`: a Noise message plus the 1-byte route tag and 32-byte pairing prefix of the first frame. ws's 100 MiB default would let a peer make us buffer 100 MiB. */
 export const MAX_WS_PAYLOAD = MAX_NOISE_MESSAGE + 64;
+/** A WebSocket close reason (RFC 6455 §5.5: a control frame carries ≤ 125 bytes, 2 of them the status code). Kith sends its error code there. */
+export const MAX_CLOSE_REASON_BYTES = 123;
+/** After sending a close frame, how long a transport waits for the peer's before destroying the socket. ws waits 30 s, which lets a peer that never answers hold the socket (and make us discard its garbage) that long; a live peer answers within one round trip. */
+export const WS_CLOSE_GRACE_MS = 2_000;
+/** Where no callback reports the send buffer shrinking (the browser WebSocket always; ws rarely), `drained()` polls `bufferedAmount`: first after 4 ms (one frame of a busy page), doubling up to 100 ms so a long wait costs ~10 wake-ups per second. */
+export const DRAIN_POLL_MIN_MS = 4;
+export const DRAIN_POLL_MAX_MS = 100;
+/** Noise protocol names (spec rev. 34 §8: at most 255 bytes). Longer strings are refused before any parsing. */
+export const MAX_NOISE_PROTOCOL_NAME = 255;
+/** Prologues are short context strings (protocol ids, purposes, invite ids); bounded like a Noise message so no caller can make a handshake hash megabytes. */
+export const MAX_NOISE_PROLOGUE = MAX_NOISE_MESSAGE;
+/**
+ * A CipherState refuses to encrypt or decrypt once its counter reaches this value, so `nonce` stays a safe
+ * integer and can never wrap (the spec reserves 2^64 − 1; we stop far below it). At 10 million messages
+ * per second this is 28 years of one session; a session that gets here must run a new handshake (rekey keeps n).
+ */
+export const MAX_NOISE_NONCE = Number.MAX_SAFE_INTEGER;
+/** Test-vector files the noise-vectors tool reads whole: snow's and cacophony's full files are a few MiB; 64 MiB refuses a wrong path to a huge file. */
+export const MAX_NOISE_VECTOR_FILE_BYTES = 64 * 1024 * 1024;
 /** Largest application message reassembled from chunks. CHUM batches are ≤ 256 KiB and blob chunks ≤ 1 MiB plus header; 4 MiB bounds per-connection reassembly memory. */
 export const MAX_APP_MESSAGE = 4 * 1024 * 1024;
 /** Time from TCP accept to a confirmed session. Real handshakes take ~ms on loopback and < 1 s on slow links; 10 s stops slowloris clients. */
@@ -72,6 +110,18 @@ export const INVITE_MAX_FAILED_ATTEMPTS = 5;
 export const MAX_OPEN_INVITES = 64;
 /** An encoded invitation link; the payload must fit a QR code of version ≤ 10 at level M (213 bytes of byte-mode data). */
 export const MAX_INVITE_LINK_LENGTH = 213;
+/** Highest QR version an invitation may need (DESIGN §4): 57×57 modules still scan reliably from a laptop screen with a phone camera. */
+export const MAX_INVITE_QR_VERSION = 10;
+/** Pasted link text before surrounding whitespace is trimmed: room for blank lines and indentation around a 213-character link, bounded so a pasted novel is refused before any work. */
+export const MAX_INVITE_LINK_INPUT_LENGTH = 1024;
+/** Tolerance when the invitee compares an invitation's expiry with its own clock: ±300 s, the usual window for cross-device timestamps (notes: pairing-security §2.6). Advisory only: the inviter enforces expiry on its own clock. */
+export const INVITE_CLOCK_SKEW_SECONDS = 300;
+/** Side of an image handed to the QR decoder: 4096 px covers any camera frame or screenshot we scan (a 4K frame is 3840 wide); beyond that jsQR's time and the 64 MiB RGBA buffer grow with no benefit. */
+export const MAX_QR_IMAGE_SIDE = 4096;
+/** Pixels jsQR actually scans; larger images are box-downscaled first. jsQR's finder-pattern search is quadratic in candidates, so pixel noise costs ~2.4 s at 1 MP but ~500 s at 16 MP (measured); 1 MP still holds a 720p camera frame unscaled and gives a version-10 code ≥ 2 px per module in a HiDPI 4K screenshot. */
+export const MAX_QR_DECODE_PIXELS = 1024 * 1024;
+/** Characters handed to the QR encoder: the largest QR code (version 40, level L, numeric) holds 7,089; longer text cannot fit and is refused before qrcode segments it. */
+export const MAX_QR_TEXT_LENGTH = 7089;
 /** Time a pairing waits for the inviter's person to confirm ("Pair with NAME?"). */
 export const PAIRING_CONFIRM_TIMEOUT_MS = 120_000;
 
@@ -87,3 +137,66 @@ export const SYNC_WINDOW_BATCHES = 8;
 export const BLOB_CHUNK_BYTES = 1024 * 1024;
 /** Blob chunk requests in flight per peer (pipelined window). */
 export const BLOB_WINDOW_CHUNKS = 4;
+
+// ---- CHUM set reconciliation (chum/reconcile) -------------------------------------
+
+/** Default largest reconciliation message (NIP-77's frame-size idea): the same 256 KiB as a sync batch, ~8k listed ids. Work that does not fit is deferred to later rounds rather than sent as one oversized message. */
+export const RECONCILE_MAX_MESSAGE_BYTES = 256 * 1024;
+/** Smallest `maxMessageBytes` a Reconciler accepts: room for the largest single answer (an IdList of 31 ids, ~1.1 KiB, at the default threshold) several times over, so every round makes progress. */
+export const RECONCILE_MIN_MESSAGE_BYTES = 4 * 1024;
+/** Default ranges a mismatching range is split into (notes: sync-and-ceilings R1 measured branching 16). */
+export const RECONCILE_BRANCHING = 16;
+/** Largest branching accepted: one answer is up to branching × 50 bytes, and wider splits only cost bytes. */
+export const RECONCILE_MAX_BRANCHING = 256;
+/** Default: a side holding fewer ids than this in a mismatching range lists them instead of splitting (R1 measured 32). */
+export const RECONCILE_ID_LIST_THRESHOLD = 32;
+/** Largest IdList threshold accepted: one answer lists up to threshold − 1 ids (32 KiB at 1024), and must fit a message. */
+export const RECONCILE_MAX_ID_LIST_THRESHOLD = 1024;
+/**
+ * Messages one Reconciler processes before it gives up (SYNC_PROTOCOL_ERROR). An honest session needs about
+ * log16(n) + 2 round trips for small differences plus one message per ~256 KiB of listed ids, so 1024 covers
+ * ~8M ids of one-sided difference; past that shouldSendIdList says to stream ids instead. It is also the most
+ * rounds a hostile peer can force: each costs at most one message's parsing (≤ maxMessageBytes).
+ */
+export const RECONCILE_MAX_ROUNDS = 1024;
+/**
+ * Ranges a Reconciler may hold deferred (answers that did not fit the message budget). Each deferred range holds
+ * at least one difference, so honest sessions reach this only when the sets differ by well over 100k ids, where
+ * streaming the id list is cheaper anyway; it bounds memory (~150 B per range, ~20 MiB) against a hostile peer.
+ */
+export const RECONCILE_MAX_DEFERRED_RANGES = 131_072;
+/**
+ * Above this fraction of differing ids, stream the id list instead of reconciling (shouldSendIdList). Measured
+ * (bench/reconcile.bench.ts, 100k in common): 2% differences cost 0.42× the id list's bytes in 6 round trips,
+ * 6% cost 0.80× in 11, 10–20% cost 0.95–1.03× in 13–16, so past ~5% the savings no longer pay for the round trips.
+ */
+export const RECONCILE_ID_LIST_DIFF_FRACTION = 0.05;
+
+// ---- object stores (chum/stores) --------------------------------------------------
+
+/** Entries in one `ObjectStore.put` batch. A batch is one index record (file store) or one transaction (IndexedDB) whose metadata is planned in memory; sync puts 100 per batch, blob imports put their chunks in batches, so 10k is far above any honest caller and bounds a hostile one. */
+export const MAX_PUT_BATCH_ENTRIES = 10_000;
+/** Random bytes in a store epoch: 128 bits, so two resets never reuse an epoch and a peer's marks can never be confused. */
+export const STORE_EPOCH_BYTES = 16;
+/** Longest group-commit window a file store accepts (`fsyncBatchMs`). Waiting longer only adds latency; concurrent puts already share one fsync pair while the previous pair runs. */
+export const MAX_STORE_COMMIT_WINDOW_MS = 1_000;
+
+// ---- sessions (added with the secure channel) -----------------------------------
+
+/** Received application bytes queued for a slow consumer before the transport is paused (TCP then pushes back on the sender). */
+export const RECEIVE_QUEUE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** Exact replays of a handshake's first message are refused while their ephemeral key is remembered; 16k keys ≈ 1 MiB. */
+export const REPLAY_CACHE_ENTRIES = 16_384;
+
+// ---- crypto providers (shared/crypto) ----------------------------------------------
+
+/** Bytes per `randomBytes` call: WebCrypto's `getRandomValues` refuses more than 65,536 at once, and every provider keeps the same contract. Keys and nonces need ≤ 32. */
+export const MAX_RANDOM_BYTES = 65_536;
+/** Imported public keys cached per provider (Ed25519 verify, X25519 peers). An import costs 6–20 µs native, ~50 µs decoded in noble; 4096 authors cover any realistic working set at < 2 MiB. */
+export const PUBLIC_KEY_CACHE_ENTRIES = 4096;
+/** scrypt's p multiplies its time linearly; key files use p = 1 and RFC 7914's largest test vector p = 16. A tampered key file could otherwise name p = 2^30. */
+export const SCRYPT_MAX_P = 16;
+/** scrypt output: key files take 64 bytes (two 32-byte keys). 1 KiB is far above any use and bounds the allocation a hostile parameter set can ask for. */
+export const SCRYPT_MAX_DKLEN = 1024;
+/** Fields in any one object of a wire schema. Our records have < 20; class-validator costs ~30 µs per unknown key, so wide objects are refused before it runs. */
+export const MAX_SCHEMA_OBJECT_KEYS = 64;

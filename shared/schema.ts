@@ -12,6 +12,7 @@ import { plainToInstance, Type, type ClassConstructor } from 'class-transformer'
 import { validateSync, IsObject, ValidateNested, IsArray, ArrayMaxSize, type ValidationError } from 'class-validator';
 import { KithError, type ErrorCode } from './errors.js';
 import { assertJson } from './canonical.js';
+import { MAX_SCHEMA_OBJECT_KEYS } from './limits.js';
 
 /**
  * One nested object (never an array or null): class-validator's ValidateNested alone
@@ -62,6 +63,9 @@ export function validateSchema<T extends object>(cls: ClassConstructor<T>, plain
   } catch (err) {
     throw new KithError(code, `${what}: ${(err as Error).message}`);
   }
+  // class-validator spends ~30 µs per unknown key; schema objects are small, so a wide object is refused cheaply first.
+  const wide = findWideObject(plain, MAX_SCHEMA_OBJECT_KEYS);
+  if (wide) throw new KithError(code, `${what}: ${wide} has more than ${MAX_SCHEMA_OBJECT_KEYS} fields`);
   const instance = plainToInstance(cls, plain, { enableImplicitConversion: false, exposeDefaultValues: false });
   const errors = validateSync(instance as object, {
     whitelist: true,
@@ -82,3 +86,22 @@ export const KEY32_RE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 export const SIG64_RE = /^[A-Za-z0-9_-]{85}[AQgw]$/;
 /** A SHA-256 hash as 64 lowercase hex characters. */
 export const HASH_HEX_RE = /^[0-9a-f]{64}$/;
+
+/** Path of the first object (not array) with more than `max` keys, if any. Input already passed assertJson (bounded depth, no cycles). */
+function findWideObject(value: unknown, max: number, path = '(root)'): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findWideObject(value[i], max, `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  const keys = Object.keys(value);
+  if (keys.length > max) return path;
+  for (const k of keys) {
+    const found = findWideObject((value as Record<string, unknown>)[k], max, `${path}.${k}`);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -10,6 +10,13 @@
  *
  * Keys are raw 32-byte strings: Ed25519 secret keys are RFC 8032 seeds, X25519 secret
  * keys are RFC 7748 scalars (clamped by the implementation).
+ *
+ * Every provider behaves identically (test/shared/crypto/providerConformance.ts): same
+ * outputs, same accept/refuse decisions. Wrong types or lengths raise `KithError`
+ * `INVALID_INPUT` — thrown by the synchronous methods, a rejected promise from the
+ * asynchronous ones (they never throw synchronously) — except `ed25519Verify`, which
+ * resolves false, and the AEAD `open`s, which return null for a ciphertext that does
+ * not authenticate.
  */
 export interface KeyPair {
   readonly publicKey: Uint8Array;
@@ -37,8 +44,21 @@ export interface CryptoProvider {
   /** Ed25519 signature (64 bytes, RFC 8032, deterministic). */
   ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
   /**
-   * RFC 8032 verification (non-canonical S rejected). Malformed keys or signatures
-   * (wrong type, wrong length, not a point) resolve to false; it never throws.
+   * Ed25519 verification under one rule in every provider, so that a signature one instance
+   * accepts is accepted by all (RFC 8032 §5.1.7 leaves the cofactor and key checks open, and
+   * OpenSSL, BoringSSL and noble each pick differently). Accepted exactly when:
+   * - the public key is 32 bytes and the signature 64;
+   * - S < L (non-canonical S refused: no malleability);
+   * - A is a canonical encoding (y < p; x = 0 with the sign bit set refused) of a curve point,
+   *   and A is not one of the 8 points of small order (under those, OpenSSL would accept
+   *   R = identity, S = 0 for any message);
+   * - the cofactorless equation holds on R's encoding: encode([S]B − [k]A) = R with
+   *   k = SHA-512(R ‖ A ‖ M) mod L (so R must be canonical; a small-order R is fine when the
+   *   equation holds). This is OpenSSL's and BoringSSL's equation; noble's own verify is
+   *   cofactored, so NobleCrypto computes this one instead.
+   * Keys of mixed order (not small, not torsion-free) are not refused; honest keys never are,
+   * and the cofactorless equation judges them identically everywhere.
+   * Malformed input (wrong type, wrong length, not a point) resolves to false; it never throws.
    */
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
 
@@ -47,8 +67,9 @@ export interface CryptoProvider {
   /** The X25519 public key of a 32-byte secret. */
   x25519PublicKey(secretKey: Uint8Array): Promise<Uint8Array>;
   /**
-   * X25519 shared secret. Rejects with `CRYPTO_FAILURE` when the result is all zero
-   * (a low-order or otherwise contributory-failing public key).
+   * X25519 shared secret (RFC 7748: the public key's top bit is ignored, u ≥ p is reduced).
+   * Rejects with `CRYPTO_FAILURE` when the result is all zero (a low-order public key:
+   * noble refuses those before computing, OpenSSL and WebCrypto after).
    */
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
 

@@ -1,0 +1,254 @@
+/**
+ * The sending half of a CHUM session (DESIGN §7). After the peer's HELLO it either resumes
+ * after the peer's mark (same epoch), streams everything to an empty peer, or runs
+ * range-based reconciliation over what the peer may see. Objects go out in store order (so
+ * references always precede what references them), in batches of ≤ SYNC_BATCH_OBJECTS /
+ * SYNC_BATCH_BYTES, at most SYNC_WINDOW_BATCHES unacknowledged. Access is checked for every
+ * object when its batch is built. New objects are pushed live as they are indexed.
+ */
+import type { SyncContext, SyncPeer } from './context.js';
+import type { HelloMessage } from './wire.js';
+import { Msg, encodeBatch, encodeChunk, encodeHashes, encodePlan, encodeRecon, MAX_HASHES_PER_MESSAGE } from './wire.js';
+import { Reconciler } from '../reconcile/Reconciler.js';
+import { ReconcileSet } from '../reconcile/ReconcileSet.js';
+import { KithError } from '../../shared/errors.js';
+import { fromHex, toHex } from '../../shared/bytes.js';
+import type { ObjectHash } from '../../shared/ids.js';
+import { SYNC_BATCH_BYTES, SYNC_BATCH_OBJECTS, SYNC_WINDOW_BATCHES, BLOB_WINDOW_CHUNKS } from '../../shared/limits.js';
+import type { StoredMeta } from '../ObjectStore.js';
+
+type Mode = 'waiting' | 'reconciling' | 'streaming';
+/** Metadata entries examined per store page while filling a batch. */
+const SCAN_PAGE = 1000;
+
+export class Exporter {
+  private mode: Mode = 'waiting';
+  private pos = 0;
+  private inflight = 0;
+  private pumping = false;
+  private closed = false;
+  private reconciler: Reconciler | undefined;
+  private reconSeq = 0;
+  private readonly reconHave: string[] = [];
+  private readonly offered = new Set<string>();
+  private chunkRequests = 0;
+  private sentObjects = 0;
+  private sentBytes = 0;
+  private planObjects = 0;
+  private planBytes = 0;
+  private readonly offIndexed: () => void;
+
+  constructor(
+    private readonly ctx: SyncContext,
+    private readonly peer: SyncPeer,
+    private readonly send: (message: Uint8Array) => Promise<void>,
+  ) {
+    this.offIndexed = ctx.access.events.on('indexed', (e) => {
+      const gained = e.widened.get(peer.personId);
+      if (gained && this.mode === 'streaming') void this.offer(gained);
+      void this.pump();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.offIndexed();
+  }
+
+  /** The peer said where it stands with our objects. */
+  async onHello(hello: HelloMessage): Promise<void> {
+    if (this.mode !== 'waiting') throw new KithError('SYNC_PROTOCOL_ERROR', 'hello sent twice');
+    await this.ctx.access.settled();
+    const { store } = this.ctx;
+    const mark = hello.mark;
+    if (mark && mark.epoch === store.epoch && mark.seq <= store.lastSeq) {
+      this.startStreaming(mark.seq);
+    } else if (hello.count === 0) {
+      this.startStreaming(0);
+    } else {
+      // Mark unusable (other epoch, or none) and the peer holds objects: reconcile instead of resending everything.
+      this.mode = 'reconciling';
+      this.reconSeq = this.ctx.access.seq;
+      const ids: Uint8Array[] = [];
+      for (const meta of this.metas(0, this.reconSeq)) {
+        if (meta.kind === 'object' && this.ctx.access.mayReceive(this.peer.personId, meta.hash)) ids.push(fromHex(meta.hash));
+      }
+      this.reconciler = new Reconciler(ReconcileSet.fromIds(ids));
+      await this.send(encodeRecon(Msg.ReconExp, this.reconciler.initiate()));
+    }
+  }
+
+  /** The importer's side of reconciliation; an empty message means it has nothing more to say. */
+  async onRecon(message: Uint8Array): Promise<void> {
+    if (this.mode !== 'reconciling' || !this.reconciler) throw new KithError('SYNC_PROTOCOL_ERROR', 'unexpected reconciliation message');
+    let reply: Uint8Array | undefined;
+    if (message.length > 0) {
+      const r = this.reconciler.reconcile(message);
+      for (const id of r.have) this.reconHave.push(toHex(id));
+      reply = r.reply;
+    }
+    if (reply) {
+      await this.send(encodeRecon(Msg.ReconExp, reply));
+      return;
+    }
+    // Done: send what the peer lacks (store order keeps closure), then continue from the snapshot.
+    this.reconciler = undefined;
+    const missing = this.sortBySeq(this.reconHave.filter((h) => this.ctx.access.mayReceive(this.peer.personId, h)));
+    this.reconHave.length = 0;
+    this.plan(missing.length, missing.reduce((n, h) => n + (this.ctx.store.meta(h as ObjectHash)?.size ?? 0), 0), this.reconSeq);
+    await this.sendObjects(missing);
+    this.startStreaming(this.reconSeq, true);
+  }
+
+  onAck(): void {
+    if (this.inflight <= 0) throw new KithError('SYNC_PROTOCOL_ERROR', 'acknowledgement without a batch');
+    this.inflight--;
+    void this.pump();
+  }
+
+  /** The peer wants some of the objects we offered (or any it may see). */
+  async onWant(hashes: readonly ObjectHash[]): Promise<void> {
+    await this.sendObjects(this.sortBySeq(hashes.filter((h) => this.ctx.store.meta(h)?.kind === 'object' && this.ctx.access.mayReceive(this.peer.personId, h))));
+  }
+
+  async onChunkRequest(hashes: readonly ObjectHash[]): Promise<void> {
+    this.chunkRequests += hashes.length;
+    try {
+      if (this.chunkRequests > BLOB_WINDOW_CHUNKS * 4) throw new KithError('SYNC_PROTOCOL_ERROR', 'too many chunk requests in flight');
+      const missing: string[] = [];
+      for (const h of hashes) {
+        const meta = this.ctx.store.meta(h);
+        const bytes = meta?.kind === 'chunk' && this.ctx.access.mayReceive(this.peer.personId, h) ? await this.ctx.store.get(h) : undefined;
+        if (!bytes) {
+          missing.push(h);
+          continue;
+        }
+        await this.send(encodeChunk(h, bytes));
+        this.sentBytes += bytes.length;
+      }
+      if (missing.length) await this.send(encodeHashes(Msg.Missing, missing));
+    } finally {
+      this.chunkRequests -= hashes.length;
+    }
+  }
+
+  private startStreaming(from: number, markNow = false): void {
+    this.mode = 'streaming';
+    this.pos = from;
+    let objects = 0;
+    let bytes = 0;
+    for (const meta of this.metas(from, this.ctx.access.seq)) {
+      if (this.ctx.access.mayReceive(this.peer.personId, meta.hash)) {
+        if (meta.kind === 'object') objects++;
+        bytes += meta.size;
+      }
+    }
+    this.plan(objects, bytes, this.ctx.access.seq);
+    if (markNow) void this.sendBatch([], true);
+    void this.pump();
+  }
+
+  private plan(objects: number, bytes: number, to: number): void {
+    this.planObjects += objects;
+    this.planBytes += bytes;
+    void this.send(encodePlan({ from: this.pos, to, objects, bytes })).catch(() => {});
+    this.report();
+  }
+
+  /** Streams batches while the window has room and the index has objects beyond `pos`. */
+  private async pump(): Promise<void> {
+    if (this.pumping || this.mode !== 'streaming') return;
+    this.pumping = true;
+    try {
+      while (!this.closed && this.inflight < SYNC_WINDOW_BATCHES && this.pos < this.ctx.access.seq) {
+        const limit = this.ctx.access.seq;
+        const objects: Uint8Array[] = [];
+        let bytes = 0;
+        let scanned = this.pos;
+        scan: for (;;) {
+          const page = this.ctx.store.since(scanned, SCAN_PAGE);
+          if (page.length === 0) break;
+          for (const meta of page) {
+            if (meta.seq > limit) break scan;
+            scanned = meta.seq;
+            if (meta.kind !== 'object' || !this.ctx.access.mayReceive(this.peer.personId, meta.hash)) continue;
+            const data = await this.ctx.store.get(meta.hash);
+            if (!data) continue;
+            objects.push(data);
+            bytes += data.length;
+            if (objects.length >= SYNC_BATCH_OBJECTS || bytes >= SYNC_BATCH_BYTES) break scan;
+          }
+        }
+        if (scanned === this.pos) break;
+        this.pos = scanned;
+        await this.sendBatch(objects, true);
+      }
+      if (this.pos >= this.ctx.access.seq && this.inflight === 0) this.report(true);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async sendBatch(objects: Uint8Array[], advancesMark: boolean): Promise<void> {
+    this.inflight++;
+    this.sentObjects += objects.length;
+    for (const o of objects) this.sentBytes += o.length;
+    await this.send(encodeBatch({ advancesMark, seq: advancesMark ? this.pos : 0, objects }));
+    this.report();
+  }
+
+  /** Sends objects (already access-checked, in store order) outside the mark stream. */
+  private async sendObjects(hashes: readonly string[]): Promise<void> {
+    let batch: Uint8Array[] = [];
+    let bytes = 0;
+    for (const h of hashes) {
+      const data = await this.ctx.store.get(h as ObjectHash);
+      if (!data) continue;
+      batch.push(data);
+      bytes += data.length;
+      if (batch.length >= SYNC_BATCH_OBJECTS || bytes >= SYNC_BATCH_BYTES) {
+        await this.sendBatch(batch, false);
+        batch = [];
+        bytes = 0;
+      }
+    }
+    if (batch.length) await this.sendBatch(batch, false);
+  }
+
+  /** Offers objects that became visible to the peer behind its mark (a grant arrived). */
+  private async offer(gained: ReadonlySet<string>): Promise<void> {
+    const behind = this.sortBySeq([...gained].filter((h) => !this.offered.has(h) && (this.ctx.store.meta(h as ObjectHash)?.seq ?? Infinity) <= this.pos && this.ctx.store.meta(h as ObjectHash)?.kind === 'object'));
+    for (const h of behind) this.offered.add(h);
+    for (let i = 0; i < behind.length; i += MAX_HASHES_PER_MESSAGE) {
+      await this.send(encodeHashes(Msg.Offer, behind.slice(i, i + MAX_HASHES_PER_MESSAGE)));
+    }
+  }
+
+  private *metas(after: number, upTo: number): Generator<StoredMeta> {
+    for (let cursor = after; ; ) {
+      const page = this.ctx.store.since(cursor, SCAN_PAGE);
+      if (page.length === 0) return;
+      for (const meta of page) {
+        if (meta.seq > upTo) return;
+        yield meta;
+      }
+      cursor = page[page.length - 1]!.seq;
+    }
+  }
+
+  private sortBySeq(hashes: readonly string[]): string[] {
+    return [...hashes].sort((a, b) => (this.ctx.store.meta(a as ObjectHash)?.seq ?? 0) - (this.ctx.store.meta(b as ObjectHash)?.seq ?? 0));
+  }
+
+  private report(caughtUp = false): void {
+    this.ctx.onProgress({
+      peer: this.peer,
+      direction: 'send',
+      objectsDone: this.sentObjects,
+      objectsTotal: Math.max(this.planObjects, this.sentObjects),
+      bytesDone: this.sentBytes,
+      bytesTotal: Math.max(this.planBytes, this.sentBytes),
+      caughtUp,
+    });
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The receiving half of a CHUM session (DESIGN §7). Batches are processed one at a time in
+ * arrival order: objects already stored are skipped; blob chunks named by new manifests are
+ * requested through a pipelined window (each stored as it arrives, so an interrupted
+ * transfer resumes per chunk); the batch is verified (hash, canonical form, schema,
+ * signatures, certificates, closure, rights) and stored atomically; the mark is persisted;
+ * only then is the batch acknowledged. Anything wrong is a SYNC_PROTOCOL_ERROR or the
+ * verification error's code, and the session closes: a bad peer loses its own session.
+ */
+import type { SyncContext, SyncPeer } from './context.js';
+import type { BatchMessage, HelloMessage, PlanMessage } from './wire.js';
+import { Msg, encodeAck, encodeHashes, encodeRecon } from './wire.js';
+import type { PutEntry } from '../ObjectStore.js';
+import { describeBytes, type DescribedObject } from '../model/describe.js';
+import { Reconciler } from '../reconcile/Reconciler.js';
+import { ReconcileSet } from '../reconcile/ReconcileSet.js';
+import { KithError } from '../../shared/errors.js';
+import { fromHex, toHex } from '../../shared/bytes.js';
+import type { ObjectHash } from '../../shared/ids.js';
+import { BLOB_WINDOW_CHUNKS, SYNC_WINDOW_BATCHES } from '../../shared/limits.js';
+
+const SCAN_PAGE = 10_000;
+
+interface ChunkWaiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class Importer {
+  private epoch: string | undefined;
+  private readonly queue: BatchMessage[] = [];
+  private working = false;
+  private closed = false;
+  private reconciler: Reconciler | undefined;
+  private readonly chunkWaiters = new Map<string, ChunkWaiter>();
+  private objectsTotal = 0;
+  private bytesTotal = 0;
+  private objectsDone = 0;
+  private bytesDone = 0;
+  private caughtUpSeq = 0;
+
+  constructor(
+    private readonly ctx: SyncContext,
+    private readonly peer: SyncPeer,
+    private readonly send: (message: Uint8Array) => Promise<void>,
+    private readonly fail: (err: unknown) => void,
+  ) {}
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    for (const w of this.chunkWaiters.values()) w.reject(new KithError('CLOSED'));
+    this.chunkWaiters.clear();
+  }
+
+  onHello(hello: HelloMessage): void {
+    if (this.epoch !== undefined) throw new KithError('SYNC_PROTOCOL_ERROR', 'hello sent twice');
+    this.epoch = hello.epoch;
+  }
+
+  onPlan(plan: PlanMessage): void {
+    this.objectsTotal += plan.objects;
+    this.bytesTotal += plan.bytes;
+    this.caughtUpSeq = Math.max(this.caughtUpSeq, plan.to);
+    this.report();
+  }
+
+  onBatch(batch: BatchMessage): void {
+    if (this.epoch === undefined) throw new KithError('SYNC_PROTOCOL_ERROR', 'batch before hello');
+    // The exporter may have at most SYNC_WINDOW_BATCHES unacknowledged: more is a broken or hostile peer.
+    if (this.queue.length >= SYNC_WINDOW_BATCHES + 1) throw new KithError('SYNC_PROTOCOL_ERROR', 'batch window exceeded');
+    this.queue.push(batch);
+    if (!this.working) void this.work();
+  }
+
+  onChunk(hash: ObjectHash, bytes: Uint8Array): void {
+    const waiter = this.chunkWaiters.get(hash);
+    if (!waiter) throw new KithError('SYNC_PROTOCOL_ERROR', 'unrequested chunk');
+    this.chunkWaiters.delete(hash);
+    this.ctx.store.put([{ hash, kind: 'chunk', type: 'chunk', bytes, refs: [] }]).then(() => {
+      this.bytesDone += bytes.length;
+      this.report();
+      waiter.resolve();
+    }, (err) => waiter.reject(new KithError('SYNC_PROTOCOL_ERROR', `bad chunk: ${(err as Error).message}`)));
+  }
+
+  onMissing(hashes: readonly ObjectHash[]): void {
+    for (const h of hashes) {
+      const waiter = this.chunkWaiters.get(h);
+      if (!waiter) throw new KithError('SYNC_PROTOCOL_ERROR', 'missing answer for an unrequested chunk');
+      this.chunkWaiters.delete(h);
+      waiter.reject(new KithError('SYNC_PROTOCOL_ERROR', 'the peer sent a manifest whose chunks it cannot give'));
+    }
+  }
+
+  /** Objects that became visible to us behind our mark: ask for the ones we lack. */
+  async onOffer(hashes: readonly ObjectHash[]): Promise<void> {
+    const wanted = hashes.filter((h) => !this.ctx.store.has(h));
+    if (wanted.length) await this.send(encodeHashes(Msg.Want, wanted));
+  }
+
+  /** The exporter's reconciliation message: answer over what we may reveal to its person. */
+  async onRecon(message: Uint8Array): Promise<void> {
+    if (!this.reconciler) {
+      await this.ctx.access.settled();
+      const ids: Uint8Array[] = [];
+      for (let after = 0; ; ) {
+        const page = this.ctx.store.since(after, SCAN_PAGE);
+        if (page.length === 0) break;
+        for (const meta of page) {
+          if (meta.kind === 'object' && this.ctx.access.mayReceive(this.peer.personId, meta.hash)) ids.push(fromHex(meta.hash));
+        }
+        after = page[page.length - 1]!.seq;
+      }
+      this.reconciler = new Reconciler(ReconcileSet.fromIds(ids));
+    }
+    const { reply } = this.reconciler.reconcile(message);
+    await this.send(encodeRecon(Msg.ReconImp, reply ?? new Uint8Array(0)));
+    if (!reply) this.reconciler = undefined;
+  }
+
+  private async work(): Promise<void> {
+    this.working = true;
+    try {
+      while (!this.closed && this.queue.length > 0) {
+        await this.process(this.queue[0]!);
+        this.queue.shift();
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.working = false;
+    }
+  }
+
+  private async process(batch: BatchMessage): Promise<void> {
+    const { crypto, store, verifier } = this.ctx;
+    const fresh: DescribedObject[] = [];
+    const seen = new Set<string>();
+    for (const bytes of batch.objects) {
+      const hash = toHex(crypto.sha256(bytes));
+      if (store.has(hash as ObjectHash) || seen.has(hash)) continue;
+      seen.add(hash);
+      fresh.push(describeBytes(crypto, bytes));
+    }
+    const chunks = [...new Set(fresh.flatMap((d) => d.chunkRefs))].filter((h) => !store.has(h));
+    if (chunks.length) await this.fetchChunks(chunks);
+    if (this.closed) return;
+    await verifier.verifyBatch(fresh);
+    const entries: PutEntry[] = fresh.map((d) => ({
+      hash: d.hash,
+      kind: 'object',
+      type: d.type,
+      bytes: d.bytes,
+      refs: d.chunkRefs.length ? [...d.refs, ...d.chunkRefs] : d.refs,
+      author: d.signer?.kind === 'instance' ? d.signer.author : undefined,
+      idHash: d.idHash,
+    }));
+    if (entries.length) await store.put(entries);
+    this.objectsDone += batch.objects.length;
+    for (const d of fresh) this.bytesDone += d.bytes.length;
+    if (batch.advancesMark) {
+      this.ctx.marks.set(this.peer.instanceId, { epoch: this.epoch!, seq: batch.seq });
+      await this.ctx.marks.persist();
+    }
+    if (this.closed) return;
+    await this.send(encodeAck({ seq: batch.seq }));
+    if (fresh.length) this.ctx.onReceived(this.peer, fresh.map((d) => d.hash));
+    this.report(batch.advancesMark && batch.seq >= this.caughtUpSeq);
+  }
+
+  /** Requests chunks with at most BLOB_WINDOW_CHUNKS in flight; each is stored as it arrives. */
+  private async fetchChunks(hashes: readonly ObjectHash[]): Promise<void> {
+    let next = 0;
+    let failure: unknown;
+    const inFlight = new Set<Promise<void>>();
+    const request = async (hash: ObjectHash) => {
+      const arrived = new Promise<void>((resolve, reject) => this.chunkWaiters.set(hash, { resolve, reject }));
+      await this.send(encodeHashes(Msg.ChunkReq, [hash]));
+      await arrived;
+    };
+    while ((next < hashes.length || inFlight.size > 0) && !failure && !this.closed) {
+      while (next < hashes.length && inFlight.size < BLOB_WINDOW_CHUNKS) {
+        const p: Promise<void> = request(hashes[next++]!).catch((err) => {
+          failure ??= err;
+        }).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await Promise.race(inFlight);
+    }
+    if (failure) throw failure;
+  }
+
+  private report(caughtUp = false): void {
+    this.ctx.onProgress({
+      peer: this.peer,
+      direction: 'receive',
+      objectsDone: this.objectsDone,
+      objectsTotal: Math.max(this.objectsTotal, this.objectsDone),
+      bytesDone: this.bytesDone,
+      bytesTotal: Math.max(this.bytesTotal, this.bytesDone),
+      caughtUp,
+    });
+  }
+}
