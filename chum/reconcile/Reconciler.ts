@@ -280,7 +280,7 @@ export class Reconciler {
     while (p < end || j < i1) {
       const c = p >= end ? 1 : j >= i1 ? -1 : compareAt(bytes, p, packed, j * ID_BYTES);
       if (c >= 0) {
-
+        if (seen[j] === 1) throw protocolError('the peer listed a range twice');
         seen[j] = 1;
         if (c > 0) have.push(this.set.id(j));
         j++;

@@ -13,7 +13,7 @@ test('two known peers open one session and exchange messages both ways', async (
   const b = await memoryNode(net, 'b');
   a.directory.add(b.ref);
   b.directory.add(a.ref);
-  const opened = nextEvent<ConnectionOpened>(b.model.events, 'opened');
+  const opened = nextEvent(b.model.events, 'opened');
   const sa = await a.model.connect(b.url, b.ref);
   const ob = await opened;
   assert.equal(ob.peer.instanceId, a.id.instanceId);
@@ -47,7 +47,7 @@ test('an unknown instance is refused with UNKNOWN_PEER, a revoked one with CONTA
   const a = await memoryNode(net, 'a');
   const b = await memoryNode(net, 'b');
   a.directory.add(b.ref);
-  const failed = nextEvent<ConnectionFailed>(b.model.events, 'failed');
+  const failed = nextEvent(b.model.events, 'failed');
   await assert.rejects(a.model.connect(b.url, b.ref), { code: 'UNKNOWN_PEER' });
   assert.equal((await failed).code, 'UNKNOWN_PEER');
   b.directory.add(a.ref);
@@ -108,7 +108,7 @@ test('a reconnect from the same side replaces the old session', async () => {
   await waitFor(() => !!b.model.sessionFor(a.ref.staticKey));
   const firstInbound = b.model.sessionFor(a.ref.staticKey)!;
   // a's side lost the session without b noticing (half-open), then dials again.
-  const closedAtB = nextEvent<ConnectionClosed>(b.model.events, 'closed');
+  const closedAtB = nextEvent(b.model.events, 'closed');
   const [t1, t2] = createConnectedPair();
   void b.model.accept({ transport: t2, remoteAddress: '127.0.0.1', acceptedAt: Date.now() });
   const second = await initiateSession(t1, { crypto, localStatic: staticKeyPair(a.id), remoteStatic: b.ref.staticKey, timeoutMs: 2000 });
@@ -147,7 +147,7 @@ test('a replayed first message is refused and never displaces the live session',
 
   // Within the same listener lifetime: the replay cache refuses it before any DH.
   const [replayer, replayServer] = createConnectedPair();
-  const refused = nextEvent<ConnectionFailed>(b.model.events, 'failed');
+  const refused = nextEvent(b.model.events, 'failed');
   void b.model.accept({ transport: replayServer, remoteAddress: '127.0.0.9', acceptedAt: Date.now() });
   replayer.send(firstMessage!);
   assert.equal((await refused).code, 'REPLAY');
@@ -157,7 +157,7 @@ test('a replayed first message is refused and never displaces the live session',
   // ephemeral key the replayer cannot confirm, so no session opens and the deadline closes it.
   const b2 = await memoryNode(new MemoryNetwork(), 'b2', { handshakeDeadlineMs: 300 });
   const [r2, s2] = createConnectedPair();
-  const b2Failed = nextEvent<ConnectionFailed>(b2.model.events, 'failed');
+  const b2Failed = nextEvent(b2.model.events, 'failed');
   void b2.model.accept({ transport: s2, remoteAddress: '127.0.0.9', acceptedAt: Date.now() });
   r2.send(firstMessage!);
   const f2 = await b2Failed;
@@ -181,7 +181,7 @@ test('garbage after a valid handshake closes only that connection with FRAME_INV
   void b.model.accept({ transport: t2, remoteAddress: '127.0.0.1', acceptedAt: Date.now() });
   const sa = await initiateSession(t1, { crypto, localStatic: staticKeyPair(a.id), remoteStatic: b.ref.staticKey, timeoutMs: 2000 });
   await waitFor(() => !!b.model.sessionFor(a.ref.staticKey));
-  const closed = nextEvent<ConnectionClosed>(b.model.events, 'closed', 5000, (e) => e.peer.instanceId === a.id.instanceId);
+  const closed = nextEvent(b.model.events, 'closed', 5000, (e) => e.peer.instanceId === a.id.instanceId);
   t1.send(crypto.randomBytes(100));
   assert.equal((await closed).code, 'FRAME_INVALID');
   assert.ok(sa.isClosed || (await sa.closed));

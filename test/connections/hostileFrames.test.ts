@@ -58,7 +58,7 @@ test('a first message truncated at every byte boundary is refused with a code', 
   const { msg1, a, b } = await capture();
   const codes = new Set<string>();
   for (let len = 0; len < msg1.length; len++) {
-    const failed = nextEvent<ConnectionFailed>(b.model.events, 'failed', 3000);
+    const failed = nextEvent(b.model.events, 'failed', 3000);
     acceptRaw(b.model).send(msg1.subarray(0, len));
     codes.add((await failed).code);
   }
@@ -69,7 +69,7 @@ test('a first message truncated at every byte boundary is refused with a code', 
   for (let i = 0; i < msg1.length; i++) {
     const flipped = await freshFirstMessage(a, b);
     flipped[i]! ^= 0x04;
-    const failed = nextEvent<ConnectionFailed>(b.model.events, 'failed', 3000);
+    const failed = nextEvent(b.model.events, 'failed', 3000);
     acceptRaw(b.model).send(flipped);
     const code = (await failed).code;
     assert.equal(code, i === 0 ? 'FRAME_INVALID' : 'HANDSHAKE_FAILED', `byte ${i}`);
@@ -90,7 +90,7 @@ test('transport frames truncated at every byte boundary close the session with F
     void b.model.accept({ transport: server, remoteAddress: '127.0.0.1', acceptedAt: Date.now() });
     const s = await initiateSession(client, { crypto, localStatic: staticKeyPair(a.id), remoteStatic: b.ref.staticKey, timeoutMs: 2000 });
     await waitFor(() => !!b.model.sessionFor(a.ref.staticKey)?.isOpen, 2000, 'open');
-    const closed = nextEvent<ConnectionClosed>(b.model.events, 'closed', 3000);
+    const closed = nextEvent(b.model.events, 'closed', 3000);
     // Encrypt a real frame, then deliver only its first `cut` bytes (a tag of 16 bytes needs ≥ 17).
     const frames: Uint8Array[] = [];
     const off = client.events.on('message', () => {});
@@ -125,7 +125,7 @@ test('replayed and reordered transport frames close the session', async () => {
     await s.send(Uint8Array.of(1));
     await s.send(Uint8Array.of(2));
     (client as { send: (d: Uint8Array) => void }).send = origSend;
-    const closed = nextEvent<ConnectionClosed>(b.model.events, 'closed', 3000);
+    const closed = nextEvent(b.model.events, 'closed', 3000);
     if (scenario === 'replay') {
       origSend(frames[0]!);
       origSend(frames[0]!);
@@ -152,7 +152,7 @@ test('low-order X25519 points as the ephemeral key are refused', async () => {
   for (const point of lowOrder) {
     const forged = msg1.slice();
     forged.set(point, 1);
-    const failed = nextEvent<ConnectionFailed>(b.model.events, 'failed', 3000);
+    const failed = nextEvent(b.model.events, 'failed', 3000);
     acceptRaw(b.model).send(forged);
     assert.equal((await failed).code, 'HANDSHAKE_FAILED');
   }

@@ -7,6 +7,7 @@ import type { PairingGate, PeerDecision, PeerDirectory, PeerRef } from '../../co
 import type { SessionOptions } from '../../connections/SecureSession.js';
 import { fromBase64url, toHex } from '../../shared/bytes.js';
 import type { KeyPair } from '../../shared/crypto/CryptoProvider.js';
+import type { EventMap, TypedEmitter } from '../../shared/events.js';
 
 export const crypto = new NativeCrypto();
 
@@ -71,12 +72,12 @@ export async function memoryNode(
 }
 
 /** Resolves with the first event `name` of `emitter` matching `filter`, or rejects after `ms`. */
-export function nextEvent<T>(
-  emitter: { on(event: string, fn: (p: T) => void): () => void },
-  name: string,
+export function nextEvent<E extends EventMap, K extends keyof E & string>(
+  emitter: TypedEmitter<E>,
+  name: K,
   ms = 5000,
-  filter: (p: T) => boolean = () => true,
-): Promise<T> {
+  filter: (p: E[K]) => boolean = () => true,
+): Promise<E[K]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();

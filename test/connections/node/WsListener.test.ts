@@ -93,7 +93,7 @@ test('an idle upgrade and a byte-dribbling client are cut off at the deadline', 
   assert.ok(dribbled >= 350 && dribbled < 3000, `dribbling client closed after ${dribbled} ms`);
 
   // Upgraded but silent: no Noise message ever arrives.
-  const failed = nextEvent<ConnectionFailed>(b.conns.model.events, 'failed', 5000, (e) => e.code === 'HANDSHAKE_TIMEOUT');
+  const failed = nextEvent(b.conns.model.events, 'failed', 5000, (e) => e.code === 'HANDSHAKE_TIMEOUT');
   const silent = new WebSocket(b.url);
   silent.on('error', () => {});
   await failed;
