@@ -113,7 +113,7 @@ export class ReconcileSet {
     return lo;
   }
 
-  /** The 16-byte fingerprint of ids `[i0, i1)`: SHA-256(sum mod 2^256, little-endian ‖ varint count), truncated. */
+  /** The 16-byte fingerprint of ids `[i0, i1)`: SHA-256(sum mod 2^256 as 32 little-endian bytes ‖ count as unsigned LEB128), truncated. */
   fingerprint(i0: number, i1: number): Uint8Array {
     return this.hashRange(i0, i1).subarray(0, FINGERPRINT_BYTES);
   }

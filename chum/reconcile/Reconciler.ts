@@ -195,7 +195,9 @@ export class Reconciler {
    * Processes a peer message. Returns the reply (undefined when reconciliation is complete on this
    * side) and the ids learned from this message; across a session each id is reported once.
    * Throws SYNC_PROTOCOL_ERROR for anything a correct peer would not send, after which this
-   * Reconciler refuses every further message.
+   * Reconciler refuses every further message. The initiator decides the end (its reply is
+   * undefined); a responder always answers, so the sync layer tells it the exchange is over (or
+   * the initiator may send it a bare header, which completes it).
    */
   reconcile(message: Uint8Array): ReconcileResult {
     if (this.failed) throw protocolError('this reconciliation already failed');

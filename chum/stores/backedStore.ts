@@ -66,7 +66,7 @@ export class BackedStore implements ObjectStore {
   private failure: KithError | undefined;
   private closing: Promise<void> | undefined;
   private readonly reads = new Set<Promise<unknown>>();
-  private writes = 0;
+  private commits = 0;
 
   constructor(options: BackedStoreOptions) {
     this.crypto = options.crypto;
@@ -83,7 +83,7 @@ export class BackedStore implements ObjectStore {
 
   /** Backend writes so far: each is one durable group of batches (one fsync pair for files). */
   get groupCommits(): number {
-    return this.writes;
+    return this.commits;
   }
 
   has(hash: ObjectHash): boolean {
@@ -235,7 +235,7 @@ export class BackedStore implements ObjectStore {
     if (writes.length > 0) {
       try {
         await this.backend.write(writes);
-        this.writes++;
+        this.commits++;
       } catch (err) {
         // Every accepted batch fails, re-puts included: their metas may name entries of this group.
         const error = new KithError('STORE_FAILED', 'writing to the object store failed', { cause: err });

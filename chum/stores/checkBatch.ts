@@ -21,7 +21,7 @@ import { BLOB_CHUNK_BYTES, MAX_OBJECT_BYTES, MAX_PUT_BATCH_ENTRIES } from '../..
 /** Characters a hash takes inside an object's canonical JSON; every ref appears there at least once. */
 const HASH_TEXT_LENGTH = 64;
 
-/** An entry that passed `checkEntries`: owned copies, hash verified. */
+/** An entry that passed `checkEntries`: the store's own copies (bytes are views of one buffer per batch), hash verified. */
 export interface CheckedEntry {
   readonly hash: ObjectHash;
   readonly kind: EntryKind;

@@ -42,12 +42,18 @@ export class Exporter {
     private readonly ctx: SyncContext,
     private readonly peer: SyncPeer,
     private readonly send: (message: Uint8Array) => Promise<void>,
+    private readonly fail: (err: unknown) => void,
   ) {
     this.offIndexed = ctx.access.events.on('indexed', (e) => {
       const gained = e.widened.get(peer.personId);
-      if (gained && this.mode === 'streaming') void this.offer(gained);
-      void this.pump();
+      if (gained && this.mode === 'streaming') this.background(this.offer(gained));
+      this.background(this.pump());
     });
+  }
+
+  /** Work started without awaiting it: its failure ends the session instead of going unhandled. */
+  private background(work: Promise<void>): void {
+    work.catch(this.fail);
   }
 
   close(): void {
@@ -103,7 +109,7 @@ export class Exporter {
   onAck(): void {
     if (this.inflight <= 0) throw new KithError('SYNC_PROTOCOL_ERROR', 'acknowledgement without a batch');
     this.inflight--;
-    void this.pump();
+    this.background(this.pump());
   }
 
   /** The peer wants some of the objects we offered (or any it may see). */
@@ -144,14 +150,14 @@ export class Exporter {
       }
     }
     this.plan(objects, bytes, this.ctx.access.seq);
-    if (markNow) void this.sendBatch([], true);
-    void this.pump();
+    if (markNow) this.background(this.sendBatch([], true));
+    this.background(this.pump());
   }
 
   private plan(objects: number, bytes: number, to: number): void {
     this.planObjects += objects;
     this.planBytes += bytes;
-    void this.send(encodePlan({ from: this.pos, to, objects, bytes })).catch(() => {});
+    this.background(this.send(encodePlan({ from: this.pos, to, objects, bytes })));
     this.report();
   }
 

@@ -48,9 +48,10 @@ export class SyncSession {
     private readonly channel: MessageChannel,
     readonly peer: SyncPeer,
   ) {
-    const send = (m: Uint8Array) => this.channel.send(m);
     const fail = (err: unknown) => this.fail(err);
-    this.exporter = new Exporter(ctx, peer, send);
+    // A send that fails (the session closed under us) ends this sync session; callers just stop.
+    const send = (m: Uint8Array) => (this.closed ? Promise.resolve() : this.channel.send(m).catch(fail));
+    this.exporter = new Exporter(ctx, peer, send, fail);
     this.importer = new Importer(ctx, peer, send, fail);
     this.outgoing = new TaskQueue(fail);
     this.incoming = new TaskQueue(fail);

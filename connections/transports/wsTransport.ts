@@ -174,7 +174,7 @@ class WsTransport implements Transport {
     ws.on('error', this.onError);
     // ws emits what arrived with the handshake from process.nextTick, before an owner that
     // awaited this transport has subscribed.
-    //HOLD this.core.holdUntilNextTurn();
+    this.core.holdUntilNextTurn();
     if (ws.readyState === WebSocket.CLOSED) {
       // Its 'close' has already been emitted; the hold delivers this one after the owner subscribed.
       this.core.receiveClose(ABNORMAL_CLOSURE, '');

@@ -117,3 +117,24 @@ test('compacts its queue when paused again and again mid-flush', async () => {
   assert.equal(log.length, 6000);
   assert.ok(log.every((entry, i) => entry === `m${i & 0xff}`));
 });
+
+test('holdUntilNextTurn keeps messages and the close for a later macrotask, without undoing a pause', async () => {
+  const { c, log } = core();
+  c.holdUntilNextTurn();
+  c.receive(new Uint8Array([1]));
+  await Promise.resolve();
+  assert.deepEqual(log, []);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(log, ['m1']);
+
+  const second = core();
+  second.c.holdUntilNextTurn();
+  second.c.pause();
+  second.c.receive(new Uint8Array([2]));
+  second.c.receiveClose(1000, '');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(second.log, [], "the owner's pause still holds");
+  second.c.resume();
+  await Promise.resolve();
+  assert.deepEqual(second.log, ['m2', 'c1000p']);
+});
