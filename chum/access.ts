@@ -5,7 +5,8 @@
  * A person P may receive:
  * - everything, when P is this instance's own person or a companion (the renderer of this
  *   app, or the main instance a renderer belongs to: the same human, two identities);
- * - objects authored by P's instances;
+ * - objects authored by P's instances, and everything in the scope of ids P owns (a channel's
+ *   owner sees every entry posted to it);
  * - the targets of every unrevoked Access grant naming P or a Group whose current members
  *   include P, all objects in the scope of the ids such grants name, the grants themselves,
  *   and the versions of groups P belongs to;
@@ -57,6 +58,7 @@ export class AccessIndex {
   private readonly grants = new Map<string, Grant>();
   private readonly revoked = new Set<string>();
   private readonly groupIds = new Set<string>();
+  private readonly idOwners = new Map<string, string>();
   private readonly groupVersions = new Map<string, VersionInfo[]>();
   private readonly members = new Map<string, Set<string>>();
   private readonly cache = new Map<PersonId, Allowed>();
@@ -133,6 +135,10 @@ export class AccessIndex {
         case 'Id': {
           const o = await this.read(meta.hash, 'Id');
           if (o?.kind === 'Group') this.groupIds.add(meta.hash);
+          if (o) {
+            this.idOwners.set(meta.hash, o.owner as string);
+            structural = true;
+          }
           break;
         }
         case 'Access': {
@@ -196,6 +202,7 @@ export class AccessIndex {
   private compute(person: PersonId): Allowed {
     const roots: string[] = [];
     const ids = new Set<string>();
+    for (const [id, owner] of this.idOwners) if (owner === person) ids.add(id);
     for (const [groupId, members] of this.members) {
       if (members.has(person)) {
         ids.add(groupId);

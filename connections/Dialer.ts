@@ -8,7 +8,7 @@
 import type { ConnectionsModel } from './ConnectionsModel.js';
 import type { PeerRef } from './Router.js';
 import { toKithError, type ErrorCode } from '../shared/errors.js';
-import { toHex } from '../shared/bytes.js';
+import { compareBytes, toHex } from '../shared/bytes.js';
 import { DIAL_BACKOFF_MAX_MS, DIAL_BACKOFF_MIN_MS } from '../shared/limits.js';
 
 export interface DialTarget {
@@ -25,6 +25,13 @@ export interface DialerOptions {
   readonly backoffMaxMs?: number;
   /** Randomness for jitter, in [0, 1). */
   readonly random?: () => number;
+  /**
+   * Our static key. When both sides lost a session, the one with the smaller key redials
+   * first and the other waits one more backoff step, so they rarely race into duplicate
+   * connections (each wastes a sync window before the tie-break closes it). The follower
+   * still dials: the peer may not be able to reach it.
+   */
+  readonly localStaticKey?: Uint8Array;
 }
 
 export interface DialStatus {
@@ -60,20 +67,26 @@ export class Dialer {
     if (this.running) return;
     this.running = true;
     this.offClosed = this.opts.model.events.on('closed', (c) => {
-      if (!c.stillConnected) this.schedule(toHex(c.peer.staticKey), this.delay(0));
+      if (!c.stillConnected) this.schedule(toHex(c.peer.staticKey), this.redialDelay(c.peer.staticKey));
     });
-    this.refresh();
+    this.refresh(true);
   }
 
-  /** Re-reads the targets: dials new or disconnected peers now, forgets removed ones. */
-  refresh(): void {
+  /**
+   * Re-reads the targets and forgets removed ones. At start, disconnected peers are dialed
+   * at once; a target added later (a contact just paired) waits one backoff step first, so
+   * the session its pairing left open is adopted instead of raced by a second connection.
+   */
+  refresh(immediately = false): void {
     if (!this.running) return;
     const seen = new Set<string>();
     for (const target of this.opts.targets()) {
       const key = toHex(target.peer.staticKey);
       seen.add(key);
       const state = this.state(key);
-      if (!state.attempt && !state.timer && !this.opts.model.sessionFor(target.peer.staticKey)) this.dial(key);
+      if (state.attempt || state.timer || this.opts.model.sessionFor(target.peer.staticKey)) continue;
+      if (immediately) this.dial(key);
+      else this.schedule(key, this.redialDelay(target.peer.staticKey));
     }
     for (const [key, state] of this.states) {
       if (!seen.has(key)) {
@@ -114,6 +127,12 @@ export class Dialer {
   private delay(failures: number): number {
     const base = Math.min(this.max, this.min * 2 ** Math.min(failures, 30));
     return base / 2 + this.random() * (base / 2);
+  }
+
+  /** First delay before redialing a peer: one backoff step, plus one more for the follower. */
+  private redialDelay(peerKey: Uint8Array): number {
+    const follower = this.opts.localStaticKey !== undefined && compareBytes(this.opts.localStaticKey, peerKey) > 0;
+    return this.delay(0) + (follower ? this.min : 0);
   }
 
   private state(key: string): PeerState {

@@ -183,6 +183,7 @@ export class Instance {
       targets: () => this.contactsStore.dialTargets(),
       backoffMinMs: opts.backoff?.minMs,
       backoffMaxMs: opts.backoff?.maxMs,
+      localStaticKey: this.connections.staticKey,
     });
     this.dialer.start();
   }

@@ -14,7 +14,7 @@ import type { StateDocument } from '../shared/StateDocument.js';
 import type { InviteLookup } from '../connections/Router.js';
 import type { InviteId } from '../shared/ids.js';
 import type { Invitation, InvitePurpose } from './invitation.js';
-import { invitationToLink } from './invitation.js';
+import { invitationToLink, invitationName } from './invitation.js';
 import { deriveInviteSecrets } from '../connections/handshake.js';
 import { MAX_INVITE_RECORDS, type InviteRecord, type InviteStatus, type PairingDocument } from './records.js';
 import { KithError, type ErrorCode } from '../shared/errors.js';
@@ -88,7 +88,7 @@ export class InvitationRegistry {
       token,
       inviterKey: this.opts.staticPublicKey,
       expiresAt: createdAt + ttl,
-      name: this.opts.name(),
+      name: invitationName(this.opts.name()),
       endpoints: [...this.opts.endpoints()],
     };
     const link = invitationToLink(invitation);

@@ -61,6 +61,8 @@ export const MAX_WS_PAYLOAD = MAX_NOISE_MESSAGE + 64;
 export const MAX_CLOSE_REASON_BYTES = 123;
 /** After sending a close frame, how long a transport waits for the peer's before destroying the socket. ws waits 30 s, which lets a peer that never answers hold the socket (and make us discard its garbage) that long; a live peer answers within one round trip. */
 export const WS_CLOSE_GRACE_MS = 2_000;
+/** A ws transport asks for a write-completion callback once per this many bytes sent (and on every send while someone waits in `drained()`). Each callback costs Node a closure and a nextTick per write — a third of the throughput for 100-byte server→client messages — so small messages share one; 64 KiB is also how late, at most, a waiter on a backed-up socket learns that the queue shrank. */
+export const WS_SEND_CALLBACK_SPACING_BYTES = 64 * 1024;
 /** Where no callback reports the send buffer shrinking (the browser WebSocket always; ws rarely), `drained()` polls `bufferedAmount`: first after 4 ms (one frame of a busy page), doubling up to 100 ms so a long wait costs ~10 wake-ups per second. */
 export const DRAIN_POLL_MIN_MS = 4;
 export const DRAIN_POLL_MAX_MS = 100;
@@ -200,3 +202,36 @@ export const SCRYPT_MAX_P = 16;
 export const SCRYPT_MAX_DKLEN = 1024;
 /** Fields in any one object of a wire schema. Our records have < 20; class-validator costs ~30 µs per unknown key, so wide objects are refused before it runs. */
 export const MAX_SCHEMA_OBJECT_KEYS = 64;
+
+// ---- the kith command's control socket and serve (cli/control, cli/commands) -------
+
+/** Longest control socket path: a Unix socket address holds 108 bytes on Linux and 104 on macOS, the NUL included; longer paths are refused with a clear message instead of failing in bind(). */
+export const MAX_CONTROL_SOCKET_PATH_BYTES = 103;
+/** Blob bytes per control-socket data frame: 64 KiB (≈ 87 KiB of base64url) keeps every line small, and a 1 GiB stream is still only 16k frames. */
+export const CONTROL_STREAM_CHUNK_BYTES = 64 * 1024;
+/** Longest line the control server reads: one data frame and its envelope. Every other request is under 2 KiB. */
+export const MAX_CONTROL_REQUEST_LINE_BYTES = 128 * 1024;
+/** Longest line a client reads from the owner: a data frame, or one listed contact (64 instances with 3 endpoints each is ~40 KiB), with room. */
+export const MAX_CONTROL_RESPONSE_LINE_BYTES = 1024 * 1024;
+/** A control connection that sends no complete line for this long while the server waits for one is closed: scripts send a request at once, and a slow `kith put -` producer still writes more often than this. */
+export const CONTROL_IDLE_TIMEOUT_MS = 60_000;
+/** How long a client waits for the next frame from the owner. Pairing can wait for the inviter's person (PAIRING_CONFIRM_TIMEOUT_MS) plus two handshakes; nothing else is as slow. */
+export const CONTROL_RESPONSE_TIMEOUT_MS = PAIRING_CONFIRM_TIMEOUT_MS + 2 * HANDSHAKE_DEADLINE_MS;
+/** Control connections served at once. Each holds a socket and at most one command; a runaway script cannot pile up more. */
+export const MAX_CONTROL_CONNECTIONS = 64;
+/** When the home is locked but its control socket does not answer yet (the owner is still unlocking keys or opening the store), commands retry this long before giving up with HOME_LOCKED. */
+export const CONTROL_OWNER_WAIT_MS = 10_000;
+/** Pause between those retries: a socket appears within one or two of them once the owner is up. */
+export const CONTROL_OWNER_RETRY_MS = 100;
+/** `kith put --json-object` input: the canonical object is at most MAX_OBJECT_BYTES; a pretty-printed file of it may be a few times larger. */
+export const MAX_JSON_OBJECT_FILE_BYTES = 4 * MAX_OBJECT_BYTES;
+/** state/serve.json holds one URL, a pid and a time (< 300 bytes); a bigger file is not ours and is not read whole. */
+export const MAX_SERVE_RECORD_BYTES = 4096;
+/** `kith serve` prints sync progress for one peer and direction at most this often, so a peer costs at most 2 lines per second. */
+export const SERVE_PROGRESS_INTERVAL_MS = 1_000;
+/** `kith put` and `kith get` show progress on stderr for transfers larger than this; smaller ones finish before anyone would look. */
+export const CLI_PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
+/** …and at most this often. */
+export const CLI_PROGRESS_INTERVAL_MS = 1_000;
+/** Store entries read per step while `kith ls` walks the store: bounded memory whatever the store's size. */
+export const STORE_LIST_PAGE_ENTRIES = 1_000;

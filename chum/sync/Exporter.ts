@@ -20,6 +20,8 @@ import type { StoredMeta } from '../ObjectStore.js';
 type Mode = 'waiting' | 'reconciling' | 'streaming';
 /** Metadata entries examined per store page while filling a batch. */
 const SCAN_PAGE = 1000;
+/** A peer holding at most this many objects is treated as new: its own identity records and little else. */
+const NEARLY_EMPTY_OBJECTS = 32;
 
 export class Exporter {
   private mode: Mode = 'waiting';
@@ -32,6 +34,7 @@ export class Exporter {
   private readonly reconHave: string[] = [];
   private readonly offered = new Set<string>();
   private chunkRequests = 0;
+  private readonly roomWaiters: Array<() => void> = [];
   private sentObjects = 0;
   private sentBytes = 0;
   private planObjects = 0;
@@ -59,6 +62,7 @@ export class Exporter {
   close(): void {
     this.closed = true;
     this.offIndexed();
+    for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
   /** The peer said where it stands with our objects. */
@@ -69,7 +73,9 @@ export class Exporter {
     const mark = hello.mark;
     if (mark && mark.epoch === store.epoch && mark.seq <= store.lastSeq) {
       this.startStreaming(mark.seq);
-    } else if (hello.count === 0) {
+    } else if (this.peerIsNearlyEmpty(hello.count)) {
+      // A new device (it holds little more than its own identity): streaming is cheaper than
+      // reconciling, and it sets marks as it goes, so an interrupted first sync resumes.
       this.startStreaming(0);
     } else {
       // Mark unusable (other epoch, or none) and the peer holds objects: reconcile instead of resending everything.
@@ -109,12 +115,44 @@ export class Exporter {
   onAck(): void {
     if (this.inflight <= 0) throw new KithError('SYNC_PROTOCOL_ERROR', 'acknowledgement without a batch');
     this.inflight--;
+    this.roomWaiters.shift()?.();
     this.background(this.pump());
   }
 
-  /** The peer wants some of the objects we offered (or any it may see). */
+  /** Resolves when fewer than SYNC_WINDOW_BATCHES batches are unacknowledged (or the session ends). */
+  private windowRoom(): Promise<void> {
+    if (this.closed || this.inflight < SYNC_WINDOW_BATCHES) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** True when the peer holds under a tenth of what we would send it (or almost nothing at all). */
+  private peerIsNearlyEmpty(peerCount: number): boolean {
+    if (peerCount <= NEARLY_EMPTY_OBJECTS) return true;
+    let exportable = 0;
+    for (const meta of this.metas(0, this.ctx.access.seq)) {
+      if (meta.kind === 'object' && this.ctx.access.mayReceive(this.peer.personId, meta.hash) && ++exportable > peerCount * 10) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The peer lacks these objects (offered ones, or references it found missing): answer with
+   * each one it may see plus everything they reference (transitively) that it may see, in
+   * store order, as WANTED batches ending with LAST. The importer skips what it already has;
+   * sending the whole visible closure keeps a deep DAG at one round trip.
+   */
   async onWant(hashes: readonly ObjectHash[]): Promise<void> {
-    await this.sendObjects(this.sortBySeq(hashes.filter((h) => this.ctx.store.meta(h)?.kind === 'object' && this.ctx.access.mayReceive(this.peer.personId, h))));
+    const closure = new Set<string>();
+    const stack = hashes.filter((h) => this.ctx.store.meta(h)?.kind === 'object' && this.ctx.access.mayReceive(this.peer.personId, h));
+    while (stack.length > 0) {
+      const h = stack.pop()!;
+      if (closure.has(h)) continue;
+      const meta = this.ctx.store.meta(h as ObjectHash);
+      if (!meta || meta.kind !== 'object' || !this.ctx.access.mayReceive(this.peer.personId, h)) continue;
+      closure.add(h);
+      for (const r of meta.refs) if (!closure.has(r)) stack.push(r);
+    }
+    await this.sendObjects(this.sortBySeq([...closure]), { wanted: true });
   }
 
   async onChunkRequest(hashes: readonly ObjectHash[]): Promise<void> {
@@ -144,7 +182,7 @@ export class Exporter {
     let objects = 0;
     let bytes = 0;
     for (const meta of this.metas(from, this.ctx.access.seq)) {
-      if (this.ctx.access.mayReceive(this.peer.personId, meta.hash)) {
+      if (meta.author !== this.peer.instanceId && this.ctx.access.mayReceive(this.peer.personId, meta.hash)) {
         if (meta.kind === 'object') objects++;
         bytes += meta.size;
       }
@@ -178,6 +216,9 @@ export class Exporter {
             if (meta.seq > limit) break scan;
             scanned = meta.seq;
             if (meta.kind !== 'object' || !this.ctx.access.mayReceive(this.peer.personId, meta.hash)) continue;
+            // The instance that wrote an object has it; echoing it back wastes the link (a reset
+            // store of that instance changes its epoch and is reconciled instead).
+            if (meta.author === this.peer.instanceId) continue;
             const data = await this.ctx.store.get(meta.hash);
             if (!data) continue;
             objects.push(data);
@@ -195,16 +236,21 @@ export class Exporter {
     }
   }
 
-  private async sendBatch(objects: Uint8Array[], advancesMark: boolean): Promise<void> {
-    this.inflight++;
+  private async sendBatch(objects: Uint8Array[], advancesMark: boolean, want?: { last: boolean }): Promise<void> {
+    // WANT answers travel outside the flow-control window: the importer waits for them mid-batch.
+    if (!want) {
+      await this.windowRoom();
+      if (this.closed) return;
+      this.inflight++;
+    }
     this.sentObjects += objects.length;
     for (const o of objects) this.sentBytes += o.length;
-    await this.send(encodeBatch({ advancesMark, seq: advancesMark ? this.pos : 0, objects }));
+    await this.send(encodeBatch({ advancesMark, seq: advancesMark ? this.pos : 0, objects, wanted: !!want, last: want?.last ?? false }));
     this.report();
   }
 
   /** Sends objects (already access-checked, in store order) outside the mark stream. */
-  private async sendObjects(hashes: readonly string[]): Promise<void> {
+  private async sendObjects(hashes: readonly string[], opts: { wanted?: boolean } = {}): Promise<void> {
     let batch: Uint8Array[] = [];
     let bytes = 0;
     for (const h of hashes) {
@@ -213,12 +259,13 @@ export class Exporter {
       batch.push(data);
       bytes += data.length;
       if (batch.length >= SYNC_BATCH_OBJECTS || bytes >= SYNC_BATCH_BYTES) {
-        await this.sendBatch(batch, false);
+        await this.sendBatch(batch, false, opts.wanted ? { last: false } : undefined);
         batch = [];
         bytes = 0;
       }
     }
-    if (batch.length) await this.sendBatch(batch, false);
+    if (opts.wanted) await this.sendBatch(batch, false, { last: true });
+    else if (batch.length) await this.sendBatch(batch, false);
   }
 
   /** Offers objects that became visible to the peer behind its mark (a grant arrived). */

@@ -1,6 +1,8 @@
 /**
  * The receiving half of a CHUM session (DESIGN §7). Batches are processed one at a time in
- * arrival order: objects already stored are skipped; blob chunks named by new manifests are
+ * arrival order: objects already stored are skipped; references the batch needs but we lack
+ * (objects that became visible to us after the exporter had passed them) are asked for in one
+ * WANT, answered with their whole visible closure; blob chunks named by new manifests are
  * requested through a pipelined window (each stored as it arrives, so an interrupted
  * transfer resumes per chunk); the batch is verified (hash, canonical form, schema,
  * signatures, certificates, closure, rights) and stored atomically; the mark is persisted;
@@ -18,6 +20,7 @@ import { KithError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import type { ObjectHash } from '../../shared/ids.js';
 import { BLOB_WINDOW_CHUNKS, SYNC_WINDOW_BATCHES } from '../../shared/limits.js';
+import { MAX_HASHES_PER_MESSAGE } from './wire.js';
 
 const SCAN_PAGE = 10_000;
 
@@ -26,13 +29,30 @@ interface ChunkWaiter {
   reject: (err: unknown) => void;
 }
 
+type Task = { readonly kind: 'batch'; readonly batch: BatchMessage } | { readonly kind: 'offer'; readonly hashes: readonly ObjectHash[] };
+
+/** WANT answers being received at once; more means the exporter is not following the protocol. */
+const MAX_PENDING_WANTED_BATCHES = 16;
+/** Offers queued behind the current work. */
+const MAX_QUEUED_OFFERS = 16;
+
+interface WantReply {
+  chain: Promise<void>;
+  pendingBatches: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export class Importer {
   private epoch: string | undefined;
-  private readonly queue: BatchMessage[] = [];
+  private readonly tasks: Task[] = [];
+  private queuedBatches = 0;
+  private queuedOffers = 0;
   private working = false;
   private closed = false;
   private reconciler: Reconciler | undefined;
   private readonly chunkWaiters = new Map<string, ChunkWaiter>();
+  private readonly wantReplies: WantReply[] = [];
   private objectsTotal = 0;
   private bytesTotal = 0;
   private objectsDone = 0;
@@ -48,9 +68,11 @@ export class Importer {
 
   close(): void {
     this.closed = true;
-    this.queue.length = 0;
+    this.tasks.length = 0;
     for (const w of this.chunkWaiters.values()) w.reject(new KithError('CLOSED'));
     this.chunkWaiters.clear();
+    for (const w of this.wantReplies) w.reject(new KithError('CLOSED'));
+    this.wantReplies.length = 0;
   }
 
   onHello(hello: HelloMessage): void {
@@ -67,10 +89,11 @@ export class Importer {
 
   onBatch(batch: BatchMessage): void {
     if (this.epoch === undefined) throw new KithError('SYNC_PROTOCOL_ERROR', 'batch before hello');
+    if (batch.wanted) return this.onWantedBatch(batch);
     // The exporter may have at most SYNC_WINDOW_BATCHES unacknowledged: more is a broken or hostile peer.
-    if (this.queue.length >= SYNC_WINDOW_BATCHES + 1) throw new KithError('SYNC_PROTOCOL_ERROR', 'batch window exceeded');
-    this.queue.push(batch);
-    if (!this.working) void this.work();
+    if (this.queuedBatches >= SYNC_WINDOW_BATCHES + 1) throw new KithError('SYNC_PROTOCOL_ERROR', 'batch window exceeded');
+    this.queuedBatches++;
+    this.enqueue({ kind: 'batch', batch });
   }
 
   onChunk(hash: ObjectHash, bytes: Uint8Array): void {
@@ -93,10 +116,11 @@ export class Importer {
     }
   }
 
-  /** Objects that became visible to us behind our mark: ask for the ones we lack. */
-  async onOffer(hashes: readonly ObjectHash[]): Promise<void> {
-    const wanted = hashes.filter((h) => !this.ctx.store.has(h));
-    if (wanted.length) await this.send(encodeHashes(Msg.Want, wanted));
+  /** Objects that became visible to us behind our mark: fetch the ones we lack. */
+  onOffer(hashes: readonly ObjectHash[]): void {
+    if (this.queuedOffers >= MAX_QUEUED_OFFERS) throw new KithError('SYNC_PROTOCOL_ERROR', 'too many offers');
+    this.queuedOffers++;
+    this.enqueue({ kind: 'offer', hashes });
   }
 
   /** The exporter's reconciliation message: answer over what we may reveal to its person. */
@@ -114,17 +138,29 @@ export class Importer {
       }
       this.reconciler = new Reconciler(ReconcileSet.fromIds(ids));
     }
+    // The responder always answers; only the exporter (initiator) knows when it is over.
     const { reply } = this.reconciler.reconcile(message);
     await this.send(encodeRecon(Msg.ReconImp, reply ?? new Uint8Array(0)));
-    if (!reply) this.reconciler = undefined;
+  }
+
+  private enqueue(task: Task): void {
+    this.tasks.push(task);
+    if (!this.working) void this.work();
   }
 
   private async work(): Promise<void> {
     this.working = true;
     try {
-      while (!this.closed && this.queue.length > 0) {
-        await this.process(this.queue[0]!);
-        this.queue.shift();
+      while (!this.closed && this.tasks.length > 0) {
+        const task = this.tasks.shift()!;
+        if (task.kind === 'batch') {
+          await this.processBatch(task.batch);
+          this.queuedBatches--;
+        } else {
+          const lacking = task.hashes.filter((h) => !this.ctx.store.has(h));
+          if (lacking.length) await this.fetch(lacking);
+          this.queuedOffers--;
+        }
       }
     } catch (err) {
       this.fail(err);
@@ -133,16 +169,42 @@ export class Importer {
     }
   }
 
-  private async process(batch: BatchMessage): Promise<void> {
-    const { crypto, store, verifier } = this.ctx;
+  private async processBatch(batch: BatchMessage): Promise<void> {
+    const fresh = this.describeFresh(batch.objects);
+    // References neither stored nor earlier in the batch: ask for them (and their closure) first.
+    const inBatch = new Set(fresh.map((d) => d.hash));
+    const lacking = new Set<ObjectHash>();
+    for (const d of fresh) for (const r of d.refs) if (!inBatch.has(r) && !this.ctx.store.has(r)) lacking.add(r);
+    if (lacking.size) await this.fetch([...lacking]);
+    if (this.closed) return;
+    await this.store(fresh);
+    this.objectsDone += batch.objects.length;
+    if (batch.advancesMark) {
+      this.ctx.marks.set(this.peer.instanceId, { epoch: this.epoch!, seq: batch.seq });
+      await this.ctx.marks.persist();
+    }
+    if (this.closed) return;
+    await this.send(encodeAck({ seq: batch.seq }));
+    this.report(batch.advancesMark && batch.seq >= this.caughtUpSeq);
+  }
+
+  /** Objects of a batch we do not have yet, described (parsed, canonical, schema, refs). */
+  private describeFresh(objects: readonly Uint8Array[]): DescribedObject[] {
     const fresh: DescribedObject[] = [];
     const seen = new Set<string>();
-    for (const bytes of batch.objects) {
-      const hash = toHex(crypto.sha256(bytes));
-      if (store.has(hash as ObjectHash) || seen.has(hash)) continue;
+    for (const bytes of objects) {
+      const hash = toHex(this.ctx.crypto.sha256(bytes));
+      if (this.ctx.store.has(hash as ObjectHash) || seen.has(hash)) continue;
       seen.add(hash);
-      fresh.push(describeBytes(crypto, bytes));
+      fresh.push(describeBytes(this.ctx.crypto, bytes));
     }
+    return fresh;
+  }
+
+  /** Fetches chunks of new manifests, verifies and stores described objects. */
+  private async store(fresh: readonly DescribedObject[]): Promise<void> {
+    if (fresh.length === 0) return;
+    const { store, verifier } = this.ctx;
     const chunks = [...new Set(fresh.flatMap((d) => d.chunkRefs))].filter((h) => !store.has(h));
     if (chunks.length) await this.fetchChunks(chunks);
     if (this.closed) return;
@@ -156,17 +218,35 @@ export class Importer {
       author: d.signer?.kind === 'instance' ? d.signer.author : undefined,
       idHash: d.idHash,
     }));
-    if (entries.length) await store.put(entries);
-    this.objectsDone += batch.objects.length;
+    await store.put(entries);
     for (const d of fresh) this.bytesDone += d.bytes.length;
-    if (batch.advancesMark) {
-      this.ctx.marks.set(this.peer.instanceId, { epoch: this.epoch!, seq: batch.seq });
-      await this.ctx.marks.persist();
+    this.ctx.onReceived(this.peer, fresh.map((d) => d.hash));
+  }
+
+  /** Sends WANTs for `hashes` and waits until every answer is stored. */
+  private async fetch(hashes: readonly ObjectHash[]): Promise<void> {
+    for (let i = 0; i < hashes.length && !this.closed; i += MAX_HASHES_PER_MESSAGE) {
+      const done = new Promise<void>((resolve, reject) => this.wantReplies.push({ chain: Promise.resolve(), pendingBatches: 0, resolve, reject }));
+      await this.send(encodeHashes(Msg.Want, hashes.slice(i, i + MAX_HASHES_PER_MESSAGE)));
+      await done;
     }
-    if (this.closed) return;
-    await this.send(encodeAck({ seq: batch.seq }));
-    if (fresh.length) this.ctx.onReceived(this.peer, fresh.map((d) => d.hash));
-    this.report(batch.advancesMark && batch.seq >= this.caughtUpSeq);
+  }
+
+  /** A batch of a WANT answer: stored in order as it arrives; LAST completes the oldest WANT. */
+  private onWantedBatch(batch: BatchMessage): void {
+    const reply = this.wantReplies[0];
+    if (!reply) throw new KithError('SYNC_PROTOCOL_ERROR', 'an answer to no WANT');
+    if (++reply.pendingBatches > MAX_PENDING_WANTED_BATCHES) throw new KithError('SYNC_PROTOCOL_ERROR', 'WANT answer not flow-controlled');
+    if (batch.last) this.wantReplies.shift();
+    reply.chain = reply.chain.then(async () => {
+      await this.store(this.describeFresh(batch.objects));
+      reply.pendingBatches--;
+      if (batch.last) reply.resolve();
+    });
+    reply.chain.catch((err) => {
+      reply.reject(err);
+      this.fail(err);
+    });
   }
 
   /** Requests chunks with at most BLOB_WINDOW_CHUNKS in flight; each is stored as it arrives. */

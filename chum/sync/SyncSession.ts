@@ -109,7 +109,7 @@ export class SyncSession {
           this.importer.onMissing(m.hashes);
           return;
         case Msg.Offer:
-          this.incoming.push(() => this.importer.onOffer(m.hashes));
+          this.importer.onOffer(m.hashes);
           return;
         case Msg.ReconExp:
           this.incoming.push(() => this.importer.onRecon(m.recon));

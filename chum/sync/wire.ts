@@ -9,7 +9,8 @@
  *   BATCH      exp → imp   flags, seq, objects…           objects in store order; seq = how far the exporter looked
  *   ACK        imp → exp   { seq }                        batch stored; the mark is persisted
  *   OFFER      exp → imp   hashes                         objects that became visible behind the mark
- *   WANT       imp → exp   hashes                         which of the offered ones are missing
+ *   WANT       imp → exp   hashes                         objects (and their closure) the importer lacks; answered
+ *                                                         by BATCHes flagged WANTED, the last one also LAST
  *   RECON_EXP  exp → imp   reconciliation message         (range-based set reconciliation, exporter's side)
  *   RECON_IMP  imp → exp   reconciliation message
  *   CHUNK_REQ  imp → exp   hashes                         blob chunks wanted (pipelined window)
@@ -110,9 +111,18 @@ function readSeq(bytes: Uint8Array, offset: number): number {
 
 /** BATCH flags: bit 0 = `seq` advances the mark (0 for backfill and reconciliation batches). */
 export const BATCH_ADVANCES_MARK = 1;
+/** Bit 1: part of the answer to a WANT (outside the flow-control window, not acknowledged). */
+export const BATCH_WANTED = 2;
+/** Bit 2: the last batch of the answer to a WANT. */
+export const BATCH_LAST = 4;
+const KNOWN_FLAGS = BATCH_ADVANCES_MARK | BATCH_WANTED | BATCH_LAST;
 
 export interface BatchMessage {
   readonly advancesMark: boolean;
+  /** Part of a WANT answer. */
+  readonly wanted?: boolean;
+  /** Last batch of a WANT answer. */
+  readonly last?: boolean;
   readonly seq: number;
   readonly objects: readonly Uint8Array[];
 }
@@ -123,7 +133,7 @@ export function encodeBatch(m: BatchMessage): Uint8Array {
   for (const o of m.objects) size += 4 + o.length;
   const out = new Uint8Array(size);
   out[0] = Msg.Batch;
-  out[1] = m.advancesMark ? BATCH_ADVANCES_MARK : 0;
+  out[1] = (m.advancesMark ? BATCH_ADVANCES_MARK : 0) | (m.wanted ? BATCH_WANTED : 0) | (m.last ? BATCH_LAST : 0);
   writeSeq(out, 2, m.seq);
   writeU32(out, 10, m.objects.length);
   let offset = 14;
@@ -138,7 +148,9 @@ export function encodeBatch(m: BatchMessage): Uint8Array {
 export function decodeBatch(body: Uint8Array): BatchMessage {
   if (body.length < 13) fail('batch header truncated');
   const flags = body[0]!;
-  if (flags & ~BATCH_ADVANCES_MARK) fail('unknown batch flags');
+  if (flags & ~KNOWN_FLAGS) fail('unknown batch flags');
+  if (flags & BATCH_WANTED && flags & BATCH_ADVANCES_MARK) fail('a WANT answer cannot advance the mark');
+  if (flags & BATCH_LAST && !(flags & BATCH_WANTED)) fail('LAST without WANTED');
   const seq = readSeq(body, 1);
   const count = readU32(body, 9);
   // A batch may exceed the configured soft limits by one object (a single large object), never more.
@@ -156,7 +168,7 @@ export function decodeBatch(body: Uint8Array): BatchMessage {
     offset += len;
   }
   if (offset !== body.length) fail('trailing bytes after batch');
-  return { advancesMark: (flags & BATCH_ADVANCES_MARK) !== 0, seq, objects };
+  return { advancesMark: (flags & BATCH_ADVANCES_MARK) !== 0, wanted: (flags & BATCH_WANTED) !== 0, last: (flags & BATCH_LAST) !== 0, seq, objects };
 }
 
 export function encodeHashes(type: Msg.Offer | Msg.Want | Msg.ChunkReq | Msg.Missing, hashes: readonly string[]): Uint8Array {

@@ -20,7 +20,7 @@
  */
 import type { CryptoProvider, KeyPair } from '../../shared/crypto/CryptoProvider.js';
 import { KithError } from '../../shared/errors.js';
-import { describe, wipe } from '../../shared/bytes.js';
+import { describe } from '../../shared/bytes.js';
 import { MAX_NOISE_MESSAGE, MAX_NOISE_PROLOGUE } from '../../shared/limits.js';
 import { CipherState, NOISE_TAG_BYTES, assertNoiseCrypto } from './CipherState.js';
 import { SymmetricState } from './SymmetricState.js';
@@ -54,7 +54,9 @@ export interface HandshakeOptions {
 }
 
 interface Ephemeral {
+  /** Sent in the "e" token (or pre-shared). */
   readonly publicKey: Uint8Array;
+  /** Used in the ee/es/se DHs; wiped at completion, failure or destroy when owned. */
   readonly secretKey: Uint8Array;
   /** Generated here, so ours to wipe; a caller-provided one is left alone. */
   readonly owned: boolean;
@@ -147,11 +149,12 @@ export class HandshakeState {
     const given = raw.e === undefined ? undefined : checkKeyPair(raw.e, 'e');
     const rs = raw.rs === undefined ? undefined : checkRemoteKey(raw.rs, 'rs');
     const re = raw.re === undefined ? undefined : checkRemoteKey(raw.re, 're');
-    let psks: Uint8Array[] = [];
+    const pskList: unknown[] = [];
     if (raw.psks !== undefined) {
       if (!Array.isArray(raw.psks)) throw invalid(`psks: expected an array, got ${describe(raw.psks)}`);
       if (raw.psks.length > pattern.pskCount) throw invalid(`psks: the pattern has ${pattern.pskCount} psk token(s), got ${raw.psks.length} keys`);
-      psks = raw.psks.map((k: unknown, i) => checkKey(k, `psks[${i}]`).slice());
+      // An index loop, not map: holes in a sparse array must be refused, not skipped.
+      for (let i = 0; i < raw.psks.length; i++) pskList.push(checkKey(raw.psks[i], `psks[${i}]`));
     }
 
     const need = keyRequirements(pattern, initiator);
@@ -161,13 +164,13 @@ export class HandshakeState {
       if (!needed && present) throw invalid(`${name} (${role}) does not use ${what}`);
     };
     require(s !== undefined, need.localStatic, 'a local static key pair (s)');
-    require(given !== undefined, need.localEphemeralPreShared || (given !== undefined && need.sendsEphemeral), 'a local ephemeral key pair (e)');
+    // An ephemeral must be given when pre-shared; it may be given (test vectors) when this side sends "e".
+    require(given !== undefined, need.localEphemeralPreShared || (need.sendsEphemeral && given !== undefined), 'a local ephemeral key pair (e)');
     require(rs !== undefined, need.remoteStatic, 'a pre-known remote static key (rs)');
     require(re !== undefined, need.remoteEphemeral, 'a pre-known remote ephemeral key (re)');
-    if (psks.length !== need.psks) {
-      wipe(...psks);
-      throw invalid(`${name} needs ${need.psks} psk(s), got ${psks.length}`);
-    }
+    if (pskList.length !== need.psks) throw invalid(`${name} needs ${need.psks} psk(s), got ${pskList.length}`);
+    // Copied only now that nothing can fail: these copies are ours to wipe once used.
+    const psks = pskList.map((k) => (k as Uint8Array).slice());
 
     const symmetric = new SymmetricState(crypto, name);
     symmetric.mixHash(prologue);

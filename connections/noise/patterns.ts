@@ -71,6 +71,7 @@ export interface ProtocolNameSections {
   readonly hash: string;
 }
 
+/** The one suite implemented: DH, cipher and hash names as they appear in protocol names (§12). */
 export const SUPPORTED_DH = '25519';
 export const SUPPORTED_CIPHER = 'ChaChaPoly';
 export const SUPPORTED_HASH = 'SHA256';

@@ -31,6 +31,7 @@ import {
 export interface VectorOutcome {
   /** Its protocol name (or a placeholder naming its position). */
   readonly name: string;
+  /** passed: every comparison matched; failed: something differed or threw; skipped: another suite or an unsupported modifier. */
   readonly status: 'passed' | 'failed' | 'skipped';
   /** Why it failed or was skipped. */
   readonly reason?: string;
@@ -38,9 +39,13 @@ export interface VectorOutcome {
 
 /** Totals over a file. */
 export interface VectorReport {
+  /** One outcome per vector, in file order. */
   readonly outcomes: readonly VectorOutcome[];
+  /** Vectors whose every ciphertext, payload and handshake hash matched. */
   readonly passed: number;
+  /** Vectors that differed somewhere, or could not be run (bad fields, missing keys). */
   readonly failed: number;
+  /** Vectors of other suites or with unsupported modifiers. */
   readonly skipped: number;
 }
 

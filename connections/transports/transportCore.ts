@@ -7,7 +7,8 @@
  * Ordering rule: the peer's close comes after the peer's messages. While paused, nothing
  * from the peer is delivered, not even its close (a paused ws socket does not read the close
  * frame either); `resume()` delivers the queue, then the close. A close the owner makes
- * itself is emitted at once and drops whatever is queued.
+ * itself, or the transport makes on a protocol violation, is emitted at once and drops
+ * whatever is queued.
  */
 import { TypedEmitter } from '../../shared/events.js';
 import { DRAIN_POLL_MAX_MS, DRAIN_POLL_MIN_MS } from '../../shared/limits.js';

@@ -7,11 +7,11 @@
  * - `pause()` pauses the socket itself, so the kernel's receive buffer fills and TCP pushes
  *   back on the sender. ws still parses what it had already read; those few messages (at
  *   most one socket read) wait in the queue until `resume()`.
- * - `drained()` is driven by the completion callbacks of our sends. A callback costs a deferred
- *   call per write (about a quarter of the throughput for 100-byte messages), so a send made
- *   while the socket's queue is empty and nobody waits, which the kernel nearly always takes
- *   at once, goes without one. Only if such a send is still queued when `drained()` is called
- *   and no later send carries a callback does `drained()` fall back to a backing-off poll.
+ * - `drained()` is driven by write-completion callbacks of our sends. Node pays a closure and a
+ *   nextTick for each one, so not every send carries one: one per WS_SEND_CALLBACK_SPACING_BYTES
+ *   sent, and every send while someone waits. When a waiter is left with no callback pending
+ *   (the last bytes went without one, or only ws's control frames remain), `drained()` falls
+ *   back to a poll backing off from DRAIN_POLL_MIN_MS to DRAIN_POLL_MAX_MS.
  * - Received messages are plain Uint8Array views of the buffer the socket read into: no copy.
  *   ws hands over each message's bytes exactly once and never reuses that memory.
  * - ws reports every failure as an 'error' event, and an unlistened 'error' would crash the
@@ -19,7 +19,7 @@
  */
 import { WebSocket } from 'ws';
 import { KithError } from '../../shared/errors.js';
-import { WS_CLOSE_GRACE_MS } from '../../shared/limits.js';
+import { WS_CLOSE_GRACE_MS, WS_SEND_CALLBACK_SPACING_BYTES } from '../../shared/limits.js';
 import type { Transport } from '../Transport.js';
 import {
   ABNORMAL_CLOSURE,
@@ -160,6 +160,8 @@ class WsTransport implements Transport {
   private readonly core: TransportCore;
   /** Our sends with a completion callback that has not run yet. */
   private pendingSends = 0;
+  /** Bytes sent without a callback since the last send that had one. */
+  private untrackedBytes = 0;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -193,10 +195,12 @@ class WsTransport implements Transport {
   send(data: Uint8Array): void {
     if (!this.core.isOpen || this.ws.readyState !== WebSocket.OPEN) return;
     try {
-      if (this.ws.bufferedAmount === 0 && !this.core.hasDrainWaiters) {
+      if (this.untrackedBytes < WS_SEND_CALLBACK_SPACING_BYTES && !this.core.hasDrainWaiters) {
+        this.untrackedBytes += data.byteLength;
         this.ws.send(data);
       } else {
         this.pendingSends++;
+        this.untrackedBytes = 0;
         this.ws.send(data, this.onSent);
       }
     } catch {

@@ -50,9 +50,15 @@ function privateKeyObject(curve: Curve, secretKey: Uint8Array): nodeCrypto.KeyOb
   }
 }
 
+/**
+ * The raw public key through the SPKI DER form (its last 32 bytes). Not JWK: on Node 20.20
+ * a JWK export right after generateKeyPairSync can deadlock the main thread (a GC-time
+ * cleanup of the key-generation job waits on a lock the export holds), which froze
+ * handshake loops in testing. DER exports do not take that path.
+ */
 function rawPublicKey(key: nodeCrypto.KeyObject): Uint8Array {
-  const jwk = key.export({ format: 'jwk' });
-  return new Uint8Array(Buffer.from(jwk.x as string, 'base64url'));
+  const der = key.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(der.length - 32));
 }
 
 /** The raw secret through the PKCS#8 DER form, which (unlike a JWK string) can be wiped. */

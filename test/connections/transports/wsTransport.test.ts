@@ -10,7 +10,7 @@ import { dialWebSocket, wrapWebSocket } from '../../../connections/transports/ws
 import type { Transport } from '../../../connections/Transport.js';
 import { closeCodeFor, errorCodeFromClose } from '../../../connections/closeCodes.js';
 import { hasCode } from '../../../shared/errors.js';
-import { MAX_WS_PAYLOAD, WS_CLOSE_GRACE_MS } from '../../../shared/limits.js';
+import { MAX_WS_PAYLOAD, WS_CLOSE_GRACE_MS, WS_SEND_CALLBACK_SPACING_BYTES } from '../../../shared/limits.js';
 import { hostileStrings, isCoded } from '../../support/hostile.js';
 import { Recorder, runTransportTests, sleep, until, within } from '../transportConformance.js';
 import { startWsTestServer } from './wsTestServer.js';
@@ -369,14 +369,20 @@ describe('wsTransport drained() without a pending callback', () => {
     return { fake, callbacks, transport: wrapWebSocket(fake as unknown as WebSocket) };
   }
 
-  it('sends without a callback while the queue is empty, with one once it is not', () => {
+  it('asks for a write callback once per WS_SEND_CALLBACK_SPACING_BYTES, and on every send while someone waits', async () => {
     const { fake, callbacks, transport } = fakeWs();
-    transport.send(new Uint8Array(10));
-    assert.equal(callbacks.length, 0);
-    fake.bufferedAmount = 10;
-    transport.send(new Uint8Array(10));
-    assert.equal(callbacks.length, 1);
-    assert.equal(fake.sends, 2);
+    const small = new Uint8Array(1000);
+    const perCallback = Math.ceil(WS_SEND_CALLBACK_SPACING_BYTES / small.byteLength) + 1;
+    for (let i = 0; i < 10 * perCallback; i++) transport.send(small);
+    assert.equal(callbacks.length, 10);
+    fake.bufferedAmount = 5000;
+    const waiting = transport.drained(100);
+    for (let i = 0; i < 3; i++) transport.send(small);
+    assert.equal(callbacks.length, 13);
+    fake.bufferedAmount = 50;
+    callbacks.shift()!();
+    await within(waiting, 100, 'drained(100) from a callback');
+    assert.equal(fake.sends, 10 * perCallback + 3);
   });
 
   it('falls back to polling when the only queued bytes were sent without a callback', async () => {
@@ -394,8 +400,9 @@ describe('wsTransport drained() without a pending callback', () => {
   it('polls when callbacks are done but bytes remain (a control frame queued behind them)', async () => {
     const { fake, callbacks, transport } = fakeWs();
     fake.bufferedAmount = 100;
-    transport.send(new Uint8Array(10));
     const waiting = transport.drained();
+    transport.send(new Uint8Array(10)); // sent while someone waits: with a callback
+    assert.equal(callbacks.length, 1);
     fake.bufferedAmount = 6; // our message went out; a pong is still queued
     callbacks.shift()!();
     await sleep(10);
