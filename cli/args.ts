@@ -51,6 +51,12 @@ export interface CommandContext<V = OptionValues<OptionsSpec>> {
   readonly cwd: string;
   /** Standard input (`put -`, prompts). */
   readonly stdin: PromptInput;
+  /** Standard input as a byte stream (`put -`, `accept -`); INVALID_INPUT where the host has none. */
+  stdinBytes(): AsyncIterable<Uint8Array>;
+  /** Writes raw bytes to stdout (`get` without -o); resolves once the stream took them, so big outputs respect backpressure. */
+  writeStdout(bytes: Uint8Array): Promise<void>;
+  /** Raw stderr, for drawings that carry their own terminal codes (the QR code of `invite --qr`); text from outside goes through `out`. */
+  readonly stderr: { write(chunk: string): unknown };
   /** Aborted on SIGINT/SIGTERM for `longRunning` commands; never aborted for the others. */
   readonly signal: AbortSignal;
   /** The key-file passphrase: KITH_PASSPHRASE, else a prompt (twice with `confirm`), else PASSPHRASE_REQUIRED. */

@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CryptoProvider } from '../shared/crypto/CryptoProvider.js';
 import { NativeCrypto } from '../shared/crypto/nativeCrypto.js';
+import { KithError } from '../shared/errors.js';
 import { COMMANDS } from './commands/index.js';
 import { GLOBAL_USAGE, UsageError, parseCommandLine, parsePathArg, wantsJson, type AnyCommand, type CommandContext, type CommandRegistry } from './args.js';
 import { createOutput, type OutputStreams } from './output.js';
@@ -23,6 +24,10 @@ export interface KithIO extends OutputStreams {
   /** The user's home directory (for the default Kith home). */
   readonly homedir: string;
   readonly stdin: PromptInput;
+  /** Standard input as bytes (absent: commands that need it fail with INVALID_INPUT). */
+  readonly stdinBytes?: () => AsyncIterable<Uint8Array>;
+  /** Writes raw bytes to stdout, resolving when written (absent: commands that need it fail with INVALID_INPUT). */
+  readonly stdoutBytes?: (bytes: Uint8Array) => Promise<void>;
   readonly crypto: CryptoProvider;
   /** The clock, milliseconds since the epoch. */
   now(): number;
@@ -77,6 +82,12 @@ export async function runKith(io: KithIO): Promise<number> {
       env: io.env,
       cwd: io.cwd,
       stdin: io.stdin,
+      stdinBytes: () => {
+        if (!io.stdinBytes) throw new KithError('INVALID_INPUT', 'standard input is not available here');
+        return io.stdinBytes();
+      },
+      writeStdout: (bytes) => (io.stdoutBytes ? io.stdoutBytes(bytes) : Promise.reject(new KithError('INVALID_INPUT', 'raw output is not available here'))),
+      stderr: io.stderr,
       signal: shutdown?.signal ?? new AbortController().signal,
       passphrase: (options) => getPassphrase({ env: io.env, stdin: io.stdin, stderr: io.stderr }, options),
     };
@@ -122,6 +133,8 @@ export function main(argv: readonly string[] = process.argv.slice(2)): Promise<n
     get stdin() {
       return process.stdin;
     },
+    stdinBytes: () => process.stdin,
+    stdoutBytes: (bytes) => new Promise<void>((resolve, reject) => void process.stdout.write(bytes, (err) => (err ? reject(err) : resolve()))),
     stdout: process.stdout,
     stderr: process.stderr,
     crypto: new NativeCrypto(),

@@ -235,3 +235,5 @@ export const CLI_PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 export const CLI_PROGRESS_INTERVAL_MS = 1_000;
 /** Store entries read per step while `kith ls` walks the store: bounded memory whatever the store's size. */
 export const STORE_LIST_PAGE_ENTRIES = 1_000;
+/** How long an importer waits for the answer to a WANT (a few round trips plus a large closure); a silent peer then loses its session. */
+export const SYNC_WANT_TIMEOUT_MS = 60_000;

@@ -19,7 +19,7 @@ import { ReconcileSet } from '../reconcile/ReconcileSet.js';
 import { KithError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import type { ObjectHash } from '../../shared/ids.js';
-import { BLOB_WINDOW_CHUNKS, SYNC_WINDOW_BATCHES } from '../../shared/limits.js';
+import { BLOB_WINDOW_CHUNKS, SYNC_WINDOW_BATCHES, SYNC_WANT_TIMEOUT_MS } from '../../shared/limits.js';
 import { MAX_HASHES_PER_MESSAGE } from './wire.js';
 
 const SCAN_PAGE = 10_000;
@@ -223,12 +223,20 @@ export class Importer {
     this.ctx.onReceived(this.peer, fresh.map((d) => d.hash));
   }
 
-  /** Sends WANTs for `hashes` and waits until every answer is stored. */
+  /** Sends WANTs for `hashes` and waits until every answer is stored (bounded: a silent peer loses its session). */
   private async fetch(hashes: readonly ObjectHash[]): Promise<void> {
     for (let i = 0; i < hashes.length && !this.closed; i += MAX_HASHES_PER_MESSAGE) {
-      const done = new Promise<void>((resolve, reject) => this.wantReplies.push({ chain: Promise.resolve(), pendingBatches: 0, resolve, reject }));
-      await this.send(encodeHashes(Msg.Want, hashes.slice(i, i + MAX_HASHES_PER_MESSAGE)));
-      await done;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = new Promise<void>((resolve, reject) => {
+        this.wantReplies.push({ chain: Promise.resolve(), pendingBatches: 0, resolve, reject });
+        timer = setTimeout(() => reject(new KithError('TIMEOUT', 'the peer did not answer a request for objects')), SYNC_WANT_TIMEOUT_MS);
+      });
+      try {
+        await this.send(encodeHashes(Msg.Want, hashes.slice(i, i + MAX_HASHES_PER_MESSAGE)));
+        await done;
+      } finally {
+        clearTimeout(timer);
+      }
     }
   }
 
@@ -255,9 +263,17 @@ export class Importer {
     let failure: unknown;
     const inFlight = new Set<Promise<void>>();
     const request = async (hash: ObjectHash) => {
-      const arrived = new Promise<void>((resolve, reject) => this.chunkWaiters.set(hash, { resolve, reject }));
-      await this.send(encodeHashes(Msg.ChunkReq, [hash]));
-      await arrived;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const arrived = new Promise<void>((resolve, reject) => {
+        this.chunkWaiters.set(hash, { resolve, reject });
+        timer = setTimeout(() => reject(new KithError('TIMEOUT', 'the peer did not send a requested blob chunk')), SYNC_WANT_TIMEOUT_MS);
+      });
+      try {
+        await this.send(encodeHashes(Msg.ChunkReq, [hash]));
+        await arrived;
+      } finally {
+        clearTimeout(timer);
+      }
     };
     while ((next < hashes.length || inFlight.size > 0) && !failure && !this.closed) {
       while (next < hashes.length && inFlight.size < BLOB_WINDOW_CHUNKS) {

@@ -189,7 +189,8 @@ class WsTransport implements Transport {
 
   /** ws's count: the socket's write queue (frame headers and ws's few control frames included). */
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    // Once the socket is gone nothing more will leave; a peer close held by pause() must not strand waiters.
+    return this.ws.readyState === WebSocket.CLOSED ? 0 : this.ws.bufferedAmount;
   }
 
   send(data: Uint8Array): void {
