@@ -151,14 +151,16 @@ export class SecureSession {
   }
 
   /**
-   * Sets the consumer of application messages. Messages are delivered one at a time; while
+   * Sets the consumer of application messages (delivery starts on a microtask). Messages are
+   * delivered one at a time; while
    * a returned promise is pending the next waits, and the transport pauses once the queue
    * holds more than the high-water mark. A handler that throws closes the session with the
    * error's code (a bad peer loses its own connection, nothing else).
    */
   setHandler(handler: MessageHandler | undefined): void {
     this.handler = handler;
-    if (handler) this.pump();
+    // Queued messages go out on a microtask, so whoever sets the handler can finish wiring first.
+    if (handler) queueMicrotask(() => this.pump());
   }
 
   /** Sends one application message (≤ maxMessageBytes); resolves when the transport has room again. */

@@ -24,7 +24,8 @@ import { MarkStore, type MarksDocument } from '../chum/sync/marks.js';
 import type { SyncProgress } from '../chum/sync/context.js';
 import { TypedEmitter } from '../shared/events.js';
 import { fromBase64url, toHex } from '../shared/bytes.js';
-import type { SessionOptions } from '../connections/SecureSession.js';
+import type { SecureSession, SessionOptions } from '../connections/SecureSession.js';
+import { SessionMux, PROTOCOL_RANGES } from '../connections/SessionMux.js';
 
 /** The one listener, as a host provides it. */
 export interface InstanceListener {
@@ -87,6 +88,8 @@ export class Instance {
   private dialer!: Dialer;
   private listener: InstanceListener | undefined;
   private readonly offs: Array<() => void> = [];
+  /** The protocol multiplexer of every open session (CHUM, companion RPC, application protocols). */
+  readonly muxes = new Map<SecureSession, SessionMux>();
   private closed = false;
 
   private constructor(
@@ -164,8 +167,11 @@ export class Instance {
     const e = this.events;
     this.offs.push(
       this.connections.events.on('opened', (o) => {
+        const mux = new SessionMux(o.session);
+        this.muxes.set(o.session, mux);
+        void o.session.closed.then(() => this.muxes.delete(o.session));
+        this.chum.attach(mux.channel(...PROTOCOL_RANGES.chum), { instanceId: o.peer.instanceId, personId: o.peer.personId, name: o.peer.name });
         e.emit('connection:opened', o);
-        this.chum.attach(o.session, { instanceId: o.peer.instanceId, personId: o.peer.personId, name: o.peer.name });
       }),
       this.connections.events.on('closed', (c) => e.emit('connection:closed', c)),
       this.connections.events.on('failed', (f) => e.emit('connection:failed', f)),

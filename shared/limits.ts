@@ -237,3 +237,5 @@ export const CLI_PROGRESS_INTERVAL_MS = 1_000;
 export const STORE_LIST_PAGE_ENTRIES = 1_000;
 /** How long an importer waits for the answer to a WANT (a few round trips plus a large closure); a silent peer then loses its session. */
 export const SYNC_WANT_TIMEOUT_MS = 60_000;
+/** Messages queued for a protocol that has not attached to a session yet (the first exchange of a protocol is a handful of messages). */
+export const MUX_QUEUE_MESSAGES = 256;

@@ -12,16 +12,11 @@ import type { SyncContext, SyncPeer } from './context.js';
 import { Exporter } from './Exporter.js';
 import { Importer } from './Importer.js';
 import { Msg, decodeMessage, encodeHello, SYNC_PROTOCOL_VERSION } from './wire.js';
-import { toKithError, type ErrorCode } from '../../shared/errors.js';
+import { toKithError } from '../../shared/errors.js';
 import { KithError } from '../../shared/errors.js';
+import type { MessageChannel } from '../../connections/SessionMux.js';
 
-/** What a sync session needs from a secure session (SecureSession satisfies it). */
-export interface MessageChannel {
-  send(message: Uint8Array): Promise<void>;
-  setHandler(handler: ((message: Uint8Array) => void) | undefined): void;
-  close(code?: ErrorCode | 'NORMAL', message?: string): void;
-  readonly closed: Promise<unknown>;
-}
+export type { MessageChannel };
 
 /** Tasks a peer can have queued per direction before it is considered abusive. */
 const MAX_PENDING_TASKS = 64;

@@ -93,8 +93,9 @@ export class JsonLineChannel {
   /** Sends a last line (if any), then closes our side once it is flushed; the socket is destroyed shortly after in any case. */
   end(last?: unknown): void {
     if (this.socket.destroyed) return;
-    const text = last === undefined ? undefined : `${JSON.stringify(last)}\n`;
-    this.socket.end(text, () => this.socket.destroy());
+    const done = () => this.socket.destroy();
+    if (last === undefined) this.socket.end(done);
+    else this.socket.end(`${JSON.stringify(last)}\n`, done);
     // A peer that never reads would keep the flush (and the socket) pending forever.
     setTimeout(() => this.socket.destroy(), this.opts.timeoutMs).unref();
   }

@@ -16,7 +16,7 @@
  */
 import 'reflect-metadata';
 import {
-  ArrayMaxSize, Equals, IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf,
+  ArrayMaxSize, Equals, IsArray, IsIn, IsInt, IsObject, IsString, Matches, Max, MaxLength, Min, ValidateIf,
 } from 'class-validator';
 import type { ClassConstructor } from 'class-transformer';
 import { validateSchema, Nested, HASH_HEX_RE } from '../../shared/schema.js';
@@ -150,7 +150,7 @@ class NoArgs {}
 
 export class InviteArgs {
   /** Lifetime in seconds (default: the registry's). */
-  @IsOptional() @IsInt() @Min(1) @Max(INVITE_MAX_TTL_SECONDS) ttlSeconds?: number;
+  @ValidateIf((o: { ttlSeconds?: unknown }) => o.ttlSeconds !== undefined) @IsInt() @Min(1) @Max(INVITE_MAX_TTL_SECONDS) ttlSeconds?: number;
 }
 
 export class RevokeInviteArgs {
@@ -198,7 +198,8 @@ export const ARG_SCHEMAS: { readonly [C in ControlCommand]: ClassConstructor<obj
 /** Validates a request's args against its command's schema. */
 export function parseArgsFor<T extends object>(command: ControlCommand, args: unknown): T {
   if (ARG_SCHEMAS[command] === NoArgs) {
-    if (typeof args !== 'object' || args === null || Array.isArray(args) || Object.keys(args).length > 0) {
+    const plain = typeof args === 'object' && args !== null && [Object.prototype, null].includes(Object.getPrototypeOf(args));
+    if (!plain || Reflect.ownKeys(args).length > 0) {
       throw new KithError('INVALID_INPUT', `${command} takes no arguments`);
     }
     return args as T;

@@ -142,12 +142,13 @@ test('a blob chunk whose bytes do not match its hash: the session closes, nothin
   await h.close();
 });
 
-test('garbage sync messages of every type close the session with SYNC_PROTOCOL_ERROR', async () => {
+test('garbage messages of every type close the session with a protocol error', async () => {
   for (const garbage of [new Uint8Array([0x99]), new Uint8Array([Msg.Hello, 0x7b]), new Uint8Array([Msg.Batch, 1, 2]), new Uint8Array([Msg.Want, 1, 2, 3]), new Uint8Array([Msg.Ack]), new Uint8Array([Msg.Chunk])]) {
     const h = await hostilePair();
     await h.session.send(garbage);
     const closed = await h.closedAtVictim;
-    assert.equal(closed.code, 'SYNC_PROTOCOL_ERROR', `type ${garbage[0]}`);
+    // A type no protocol claims is refused by the session multiplexer; CHUM's own types by CHUM.
+    assert.equal(closed.code, garbage[0] === 0x99 ? 'PROTOCOL_ERROR' : 'SYNC_PROTOCOL_ERROR', `type ${garbage[0]}`);
     await h.close();
   }
 });
