@@ -26,6 +26,8 @@ import { TypedEmitter } from '../shared/events.js';
 import { fromBase64url, toHex } from '../shared/bytes.js';
 import type { SecureSession, SessionOptions } from '../connections/SecureSession.js';
 import { SessionMux, PROTOCOL_RANGES } from '../connections/SessionMux.js';
+import { CompanionServer } from './companion/CompanionServer.js';
+import { CompanionClient } from './companion/CompanionClient.js';
 
 /** The one listener, as a host provides it. */
 export interface InstanceListener {
@@ -81,6 +83,8 @@ export interface InstanceEvents {
   /** Objects from a peer were verified and stored. */
   'sync:received': { peer: { instanceId: string; personId: string; name: string }; hashes: readonly string[] };
   'contacts:changed': readonly ContactSummary[];
+  /** A renderer reached its main: the companion client is ready. */
+  'companion:connected': CompanionClient;
 }
 
 export class Instance {
@@ -90,6 +94,9 @@ export class Instance {
   private readonly offs: Array<() => void> = [];
   /** The protocol multiplexer of every open session (CHUM, companion RPC, application protocols). */
   readonly muxes = new Map<SecureSession, SessionMux>();
+  /** On a renderer: the client of its main's companion protocol, once connected. */
+  companion: CompanionClient | undefined;
+  private readonly companionServers = new Set<CompanionServer>();
   private closed = false;
 
   private constructor(
@@ -171,6 +178,13 @@ export class Instance {
         this.muxes.set(o.session, mux);
         void o.session.closed.then(() => this.muxes.delete(o.session));
         this.chum.attach(mux.channel(...PROTOCOL_RANGES.chum), { instanceId: o.peer.instanceId, personId: o.peer.personId, name: o.peer.name });
+        // Only companions (an app's renderer and its main) speak the companion protocol.
+        const relation = this.contactsStore.record(o.peer.personId)?.relation;
+        if (relation === 'renderer') this.companionServers.add(new CompanionServer(this, mux.channel(...PROTOCOL_RANGES.companion)));
+        if (relation === 'main') {
+          this.companion = new CompanionClient(mux.channel(...PROTOCOL_RANGES.companion));
+          e.emit('companion:connected', this.companion);
+        }
         e.emit('connection:opened', o);
       }),
       this.connections.events.on('closed', (c) => e.emit('connection:closed', c)),
@@ -283,6 +297,7 @@ export class Instance {
     if (this.closed) return;
     this.closed = true;
     for (const off of this.offs) off();
+    for (const server of this.companionServers) server.stop();
     const stopping = this.dialer.stop();
     await this.listener?.close();
     await this.connections.close();
