@@ -109,6 +109,8 @@ export class ChannelEntryRecord extends SignedFields {
   @IsInt() @Min(0) @Max(MAX_TIME) hlc!: number;
   @IsOptional() @IsString() @Length(0, TYPE_LIMITS.maxText) text?: string;
   @IsOptional() @Nested(() => FileRef) file?: FileRef;
+  /** The author's display name when writing (signed with the entry; third parties may not have the author's Profile). */
+  @IsOptional() @IsString() @Length(1, MAX_NAME_LENGTH) name?: string;
 }
 
 /** The generic shape of an application-defined object (anything not built in). */
