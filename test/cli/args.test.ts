@@ -24,7 +24,8 @@ const put = defineCommand({
   positionals: { min: 1, max: 1 },
   async run() {},
 });
-const registry: CommandRegistry = new Map<string, AnyCommand>([['put', put], ...COMMANDS]);
+// The fake `put` goes last so it replaces the real one (its -f option is what these tests parse).
+const registry: CommandRegistry = new Map<string, AnyCommand>([...COMMANDS, ['put', put]]);
 
 test('global options go before or after the command; command options after it', () => {
   const a = parseCommandLine(['--home', '/h', '--json', 'put', 'file.txt', '--share', 'x', '--share=y', '-f'], registry);

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { TypedEmitter } from '../../shared/events.js';
 import type { InstanceEvents } from '../../instance/Instance.js';
 import type { SyncProgress } from '../../chum/sync/context.js';
+import type { PeerRef } from '../../connections/Router.js';
 import { printServeEvents } from '../../cli/serveEvents.js';
 import { createOutput } from '../../cli/output.js';
 import { parseJsonLines } from '../support/cli.js';
 
 const peer = (n: number) => ({ instanceId: String(n).repeat(64), personId: String(n + 1).repeat(64), name: `Peer ${n}` });
-const ref = (n: number) => ({ ...peer(n), staticKey: new Uint8Array(32) }) as never;
+const ref = (n: number) => ({ ...peer(n), staticKey: new Uint8Array(32) }) as unknown as PeerRef;
 
 function capture(json: boolean) {
   let stdout = '';
