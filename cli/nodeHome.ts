@@ -91,7 +91,7 @@ async function openHere(ctx: NodeContext, lock: HomeLock, options: OpenNodeOptio
     const last = options.advertiseLastListen ? await readServeRecord(ctx.home) : undefined;
     // Imported here: commands that reach a serving node never load the instance code.
     const { openNodeInstance } = await import('../instance/node/openNodeInstance.js');
-    const { instance } = await openNodeInstance({ home: ctx.home, identity, crypto: ctx.crypto, endpoints: last ? [last.url] : undefined });
+    const { instance } = await openNodeInstance({ home: ctx.home, identity, crypto: ctx.crypto, endpoints: last ? [last.url] : undefined, dial: false });
     const opened = identity;
     return new LocalNodeService({
       instance,

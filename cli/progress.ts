@@ -6,7 +6,8 @@
 import type { Output } from './output.js';
 import { CLI_PROGRESS_INTERVAL_MS, CLI_PROGRESS_MIN_BYTES } from '../shared/limits.js';
 
-const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+/** Bytes as MiB with one decimal, for people. */
+export const formatMiB = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 export interface ProgressOptions {
   /** What is moving, e.g. "stored" or "written". */
@@ -30,8 +31,8 @@ export async function* withProgress(source: AsyncIterable<Uint8Array>, out: Outp
       last = t;
       reported = true;
       const total = options.total;
-      out.info(`${options.verb} ${mib(done)}${total ? ` of ${mib(total)} (${Math.floor((100 * done) / total)}%)` : ''}`);
+      out.info(`${options.verb} ${formatMiB(done)}${total ? ` of ${formatMiB(total)} (${Math.floor((100 * done) / total)}%)` : ''}`);
     }
   }
-  if (reported) out.info(`${options.verb} ${mib(done)}, done`);
+  if (reported) out.info(`${options.verb} ${formatMiB(done)}, done`);
 }

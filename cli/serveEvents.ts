@@ -12,6 +12,7 @@ import type { SyncProgress } from '../chum/sync/context.js';
 import type { Output } from './output.js';
 import { sanitizeForTerminal } from './output.js';
 import { SERVE_PROGRESS_INTERVAL_MS } from '../shared/limits.js';
+import { formatMiB } from './progress.js';
 
 /** The events this printer follows (an Instance's `events`). */
 export interface ServeEventSource {
@@ -29,7 +30,8 @@ type Peer = { readonly instanceId: string; readonly personId: string; readonly n
 
 const peerOf = (p: Peer) => ({ personId: p.personId, instanceId: p.instanceId, name: p.name });
 const who = (p: Peer) => `${sanitizeForTerminal(p.name)} (instance ${p.instanceId.slice(0, 12)}…)`;
-const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+/** "message (CODE)", or just the code when the message is nothing more. */
+const reason = (message: string, code: string) => (message === code ? code : `${sanitizeForTerminal(message)} (${code})`);
 
 /** Prints the events of `source` to `out` until the returned function is called. */
 export function printServeEvents(source: ServeEventSource, out: Output, options: ServeEventOptions = {}): () => void {
@@ -42,7 +44,7 @@ export function printServeEvents(source: ServeEventSource, out: Output, options:
   const printProgress = (p: SyncProgress) => {
     out.result(
       { event: 'sync:progress', peer: peerOf(p.peer), direction: p.direction, objectsDone: p.objectsDone, objectsTotal: p.objectsTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, caughtUp: p.caughtUp },
-      `sync ${p.direction === 'send' ? 'to' : 'from'} ${who(p.peer)}: ${p.objectsDone}/${p.objectsTotal} objects, ${mib(p.bytesDone)} of ${mib(p.bytesTotal)}${p.caughtUp ? ', caught up' : ''}`,
+      `sync ${p.direction === 'send' ? 'to' : 'from'} ${who(p.peer)}: ${p.objectsDone}/${p.objectsTotal} objects, ${formatMiB(p.bytesDone)} of ${formatMiB(p.bytesTotal)}${p.caughtUp ? ', caught up' : ''}`,
     );
   };
 
@@ -54,7 +56,7 @@ export function printServeEvents(source: ServeEventSource, out: Output, options:
       );
     }),
     source.on('pairing:failed', (e) => {
-      out.result({ event: 'pairing:failed', role: e.role, code: e.code, message: e.message }, `pairing failed: ${sanitizeForTerminal(e.message)} (${e.code})`);
+      out.result({ event: 'pairing:failed', role: e.role, code: e.code, message: e.message }, `pairing failed: ${reason(e.message, e.code)}`);
     }),
     source.on('connection:opened', (e) => {
       const n = (open.get(e.peer.instanceId) ?? 0) + 1;
@@ -68,7 +70,7 @@ export function printServeEvents(source: ServeEventSource, out: Output, options:
       if (n === 0 && !e.stillConnected) {
         out.result(
           { event: 'connection:closed', peer: peerOf(e.peer), direction: e.direction, code: e.code, byPeer: e.byPeer },
-          `disconnected from ${who(e.peer)}: ${sanitizeForTerminal(e.message)} (${e.code})`,
+          `disconnected from ${who(e.peer)}: ${reason(e.message, e.code)}`,
         );
       }
     }),
@@ -83,7 +85,7 @@ export function printServeEvents(source: ServeEventSource, out: Output, options:
           ...(e.endpoint ? { endpoint: e.endpoint } : {}),
           ...(e.remoteAddress ? { remoteAddress: e.remoteAddress } : {}),
         },
-        `${e.direction} connection ${e.peer ? `with ${who(e.peer)} ` : e.remoteAddress ? `from ${sanitizeForTerminal(e.remoteAddress)} ` : ''}failed: ${sanitizeForTerminal(e.message)} (${e.code})`,
+        `${e.direction} connection ${e.peer ? `with ${who(e.peer)} ` : e.remoteAddress ? `from ${sanitizeForTerminal(e.remoteAddress)} ` : ''}failed: ${reason(e.message, e.code)}`,
       );
     }),
     source.on('sync:progress', (p) => {

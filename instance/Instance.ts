@@ -59,6 +59,11 @@ export interface InstanceOptions {
   readonly confirmPairing?: (request: PairingRequest) => Promise<boolean>;
   /** Dialer backoff bounds (tests shorten them). */
   readonly backoff?: { readonly minMs: number; readonly maxMs: number };
+  /**
+   * Keep contacts connected (default true). A command that opens a home for a moment (`kith ls`
+   * on a home nobody serves) passes false, so its contacts do not see a connection come and go.
+   */
+  readonly dial?: boolean;
   readonly session?: SessionOptions;
   readonly handshakeDeadlineMs?: number;
 }
@@ -205,7 +210,7 @@ export class Instance {
       backoffMaxMs: opts.backoff?.maxMs,
       localStaticKey: this.connections.staticKey,
     });
-    this.dialer.start();
+    if (opts.dial !== false) this.dialer.start();
   }
 
   // ---- identity -----------------------------------------------------------------------

@@ -239,3 +239,34 @@ export const STORE_LIST_PAGE_ENTRIES = 1_000;
 export const SYNC_WANT_TIMEOUT_MS = 60_000;
 /** Messages queued for a protocol that has not attached to a session yet (the first exchange of a protocol is a handful of messages). */
 export const MUX_QUEUE_MESSAGES = 256;
+
+// ---- desktop app host (main/) -------------------------------------------------------
+
+/** Lifetime of the `renderer` invitation each app start creates: `npm start` prints a URL that a person may open minutes later (after reading the terminal, finding the browser); an hour covers that, and the link only pairs a renderer with this one main, once. Electron hands it over at once and could do with less, but one value keeps the behaviour the same everywhere. */
+export const RENDERER_INVITE_TTL_SECONDS = 60 * 60;
+/** Total bytes of the built renderer the host keeps in memory to serve (index.html, app.js, app.css, assets): the bundle is a few hundred KiB; a build ten times that is a mistake, not something to serve. */
+export const MAX_RENDERER_BUNDLE_BYTES = 32 * 1024 * 1024;
+/** Files in the built renderer the host serves: esbuild writes three plus a few assets. */
+export const MAX_RENDERER_FILES = 256;
+/** How long a clean shutdown (control socket, sessions, store, lock) may take before the process exits anyway: closing waits on sockets, and a peer must not keep the app alive. */
+export const APP_SHUTDOWN_TIMEOUT_MS = 10_000;
+/** `kith://` links the OS opened before the renderer listened (Electron): a person clicks a few; a flood from a misbehaving launcher is cut off. */
+export const MAX_PENDING_OPENED_LINKS = 8;
+
+// ---- desktop app renderer (renderer/) ----------------------------------------------
+
+/** A small-state document (contacts, invitations, sync marks) read back from the renderer's IndexedDB: kilobytes in practice; the same bound as the Node host's state files, so a damaged record is refused before it is parsed. */
+export const MAX_RENDERER_STATE_BYTES = 16 * 1024 * 1024;
+/** An image file opened to read a QR code from: photos and screenshots are a few MiB; the decoder works on at most MAX_QR_IMAGE_SIDE² pixels anyway, so a bigger file only costs memory. */
+export const MAX_QR_IMAGE_FILE_BYTES = 32 * 1024 * 1024;
+/** Camera frames handed to the QR decoder at most this often: a scan needs a few frames, and decoding a 720p frame costs ~10–50 ms, so 5 per second keeps the page responsive. */
+export const QR_SCAN_INTERVAL_MS = 200;
+/** The renderer refreshes clocks it shows (invitation countdown, dial retries) once a second. */
+export const RENDERER_TICK_MS = 1_000;
+/** Messages of one channel rendered at once (the newest); the rest stay in the store. Keeps a long channel's screen fast. */
+export const MAX_CHANNEL_MESSAGES_SHOWN = 500;
+/** An object URL made for a file download is released after this long: the browser's download holds its own reference once started. */
+export const DOWNLOAD_URL_LIFETIME_MS = 60_000;
+/** The window redials its main (same computer, loopback) from 0.5 s up to 5 s apart, not the 60 s meant for remote peers: when Kith restarts, the window is back within seconds, and a loopback attempt costs nothing. */
+export const RENDERER_DIAL_BACKOFF_MIN_MS = 500;
+export const RENDERER_DIAL_BACKOFF_MAX_MS = 5_000;

@@ -12,7 +12,7 @@ import { plainToInstance, Type, type ClassConstructor } from 'class-transformer'
 import { validateSync, IsObject, ValidateNested, IsArray, ArrayMaxSize, type ValidationError } from 'class-validator';
 import { KithError, type ErrorCode } from './errors.js';
 import { assertJson } from './canonical.js';
-import { MAX_SCHEMA_OBJECT_KEYS } from './limits.js';
+import { MAX_JSON_DEPTH, MAX_SCHEMA_OBJECT_KEYS } from './limits.js';
 
 /**
  * One nested object (never an array or null): class-validator's ValidateNested alone
@@ -57,15 +57,16 @@ export function validateSchema<T extends object>(cls: ClassConstructor<T>, plain
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     throw new KithError(code, `${what}: expected an object`);
   }
+  // Schema objects are small: a wide object is refused before anything walks all its keys
+  // (class-validator spends ~30 µs per unknown key, the JSON gate a few µs).
+  const wide = findWideObject(plain, MAX_SCHEMA_OBJECT_KEYS);
+  if (wide) throw new KithError(code, `${what}: ${wide} has more than ${MAX_SCHEMA_OBJECT_KEYS} fields`);
   try {
-    // Plain-JSON gate first: depth bombs, __proto__/constructor keys, accessors, non-finite numbers.
+    // Plain-JSON gate: depth bombs, __proto__/constructor keys, accessors, non-finite numbers.
     assertJson(plain);
   } catch (err) {
     throw new KithError(code, `${what}: ${(err as Error).message}`);
   }
-  // class-validator spends ~30 µs per unknown key; schema objects are small, so a wide object is refused cheaply first.
-  const wide = findWideObject(plain, MAX_SCHEMA_OBJECT_KEYS);
-  if (wide) throw new KithError(code, `${what}: ${wide} has more than ${MAX_SCHEMA_OBJECT_KEYS} fields`);
   const instance = plainToInstance(cls, plain, { enableImplicitConversion: false, exposeDefaultValues: false });
   const errors = validateSync(instance as object, {
     whitelist: true,
@@ -87,21 +88,26 @@ export const SIG64_RE = /^[A-Za-z0-9_-]{85}[AQgw]$/;
 /** A SHA-256 hash as 64 lowercase hex characters. */
 export const HASH_HEX_RE = /^[0-9a-f]{64}$/;
 
-/** Path of the first object (not array) with more than `max` keys, if any. Input already passed assertJson (bounded depth, no cycles). */
-function findWideObject(value: unknown, max: number, path = '(root)'): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findWideObject(value[i], max, `${path}[${i}]`);
-      if (found) return found;
+/**
+ * Path of the first object (not array) with more than `max` keys, if any. Runs before the
+ * JSON gate, so it bounds its own depth (MAX_JSON_DEPTH) and stops at cycles instead of
+ * trusting the input's shape; anything deeper is left for the gate to refuse.
+ */
+function findWideObject(value: unknown, max: number): string | undefined {
+  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: value, path: '(root)', depth: 0 }];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const { v, path, depth } = stack.pop()!;
+    if (typeof v !== 'object' || v === null || depth > MAX_JSON_DEPTH || seen.has(v)) continue;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      const n = Math.min(v.length, 100_000);
+      for (let i = 0; i < n; i++) stack.push({ v: v[i], path: `${path}[${i}]`, depth: depth + 1 });
+      continue;
     }
-    return undefined;
-  }
-  const keys = Object.keys(value);
-  if (keys.length > max) return path;
-  for (const k of keys) {
-    const found = findWideObject((value as Record<string, unknown>)[k], max, `${path}.${k}`);
-    if (found) return found;
+    const keys = Object.keys(v);
+    if (keys.length > max) return path;
+    for (const k of keys) stack.push({ v: (v as Record<string, unknown>)[k], path: `${path}.${k}`, depth: depth + 1 });
   }
   return undefined;
 }

@@ -66,7 +66,8 @@ export function describeBytes(crypto: CryptoProvider, bytes: Uint8Array): Descri
 
 function describeValue(obj: KithObject, bytes: Uint8Array, hash: ObjectHash): DescribedObject {
   const type = obj.$type;
-  const schema = SCHEMAS[type];
+  // Own keys only: "$type": "toString" (or "constructor", "__proto__") must not find Object.prototype's members.
+  const schema = Object.hasOwn(SCHEMAS, type) ? SCHEMAS[type] : undefined;
   if (schema) validateSchema(schema, obj, 'OBJECT_INVALID', type);
   else validateAppObject(obj);
   const o = obj as Record<string, unknown>;

@@ -7,20 +7,7 @@
 import { defineCommand, UsageError } from '../args.js';
 import { formatFields, sanitizeForTerminal } from '../output.js';
 import { MAX_INVITE_LINK_INPUT_LENGTH } from '../../shared/limits.js';
-import type { CommandContext } from '../args.js';
-
-/** All of stdin as text, refusing more than `max` characters' worth of bytes before reading further. */
-async function readStdinText(ctx: CommandContext<unknown>, max: number): Promise<string> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const piece of ctx.stdinBytes()) {
-    total += piece.length;
-    // UTF-8 needs at least one byte per character.
-    if (total > max * 4) throw new UsageError(`the link on stdin is longer than ${max} characters`, 'accept');
-    parts.push(piece);
-  }
-  return Buffer.concat(parts, total).toString('utf8');
-}
+import { readAllBounded } from '../readAll.js';
 
 export const accept = defineCommand({
   summary: 'accept an invitation link and pair with its inviter',
@@ -33,7 +20,11 @@ export const accept = defineCommand({
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const arg = ctx.positionals[0]!;
-    const raw = arg === '-' ? await readStdinText(ctx, MAX_INVITE_LINK_INPUT_LENGTH) : arg;
+    // UTF-8 needs at least one byte per character, so 4 bytes per character bounds any link we would accept.
+    const raw =
+      arg === '-'
+        ? Buffer.from(await readAllBounded(ctx.stdinBytes(), 4 * MAX_INVITE_LINK_INPUT_LENGTH, () => new UsageError(`the link on stdin is longer than ${MAX_INVITE_LINK_INPUT_LENGTH} characters`, 'accept'))).toString('utf8')
+        : arg;
     // Never echo the link: it holds the invitation's secret.
     if (raw.length > MAX_INVITE_LINK_INPUT_LENGTH) throw new UsageError(`URL: longer than ${MAX_INVITE_LINK_INPUT_LENGTH} characters`, 'accept');
     const link = raw.trim();

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { defineCommand, parsePathArg, UsageError, type CommandContext } from '../args.js';
 import { withProgress } from '../progress.js';
+import { readAllBounded } from '../readAll.js';
 import { KithError } from '../../shared/errors.js';
 import { parseJson } from '../../shared/canonical.js';
 import { parseObjectHash, type ObjectHash } from '../../shared/ids.js';
@@ -53,17 +54,6 @@ async function writeFile(target: string, body: AsyncIterable<Uint8Array>, force:
   }
 }
 
-async function collect(body: AsyncIterable<Uint8Array>, max: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const piece of body) {
-    total += piece.length;
-    if (total > max) throw new KithError('OBJECT_TOO_LARGE');
-    parts.push(piece);
-  }
-  return Buffer.concat(parts, total);
-}
-
 type GetContext = CommandContext<{ readonly output?: string; readonly force?: boolean }>;
 
 async function deliver(ctx: GetContext, hash: ObjectHash, header: ObjectHeader, body: AsyncIterable<Uint8Array>, target: string | undefined): Promise<void> {
@@ -74,7 +64,7 @@ async function deliver(ctx: GetContext, hash: ObjectHash, header: ObjectHeader, 
   }
   if (ctx.out.json) {
     if (header.kind === 'blob') throw new UsageError('this hash is a blob (raw bytes): with --json, write it to a file with -o FILE', 'get');
-    const object = parseJson(await collect(body, MAX_OBJECT_BYTES), { integersOnly: true });
+    const object = parseJson(await readAllBounded(body, MAX_OBJECT_BYTES, () => new KithError('OBJECT_TOO_LARGE')), { integersOnly: true });
     ctx.out.result({ hash, type: header.type, object });
     return;
   }

@@ -5,8 +5,8 @@
 import { defineCommand } from '../args.js';
 import { formatFields, sanitizeForTerminal } from '../output.js';
 import type { StatusReport } from '../control/NodeService.js';
+import { formatMiB } from '../progress.js';
 
-const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 function describe(s: StatusReport): string {
   const lines = [
@@ -15,7 +15,7 @@ function describe(s: StatusReport): string {
       ['name', s.identity.name],
       ['person', s.identity.personId],
       ['instance', s.identity.instanceId],
-      ['store', `${s.store.objects} objects, ${s.store.chunks} blob chunks, ${mib(s.store.bytes)}`],
+      ['store', `${s.store.objects} objects, ${s.store.chunks} blob chunks, ${formatMiB(s.store.bytes)}`],
     ]),
   ];
   if (s.connections.length) {
@@ -28,7 +28,7 @@ function describe(s: StatusReport): string {
     lines.push('Sync:');
     for (const p of s.sync) {
       lines.push(
-        `  ${p.direction === 'send' ? 'to  ' : 'from'} ${sanitizeForTerminal(p.peer.name)}: ${p.objectsDone}/${p.objectsTotal} objects, ${mib(p.bytesDone)} of ${mib(p.bytesTotal)}${p.caughtUp ? ', caught up' : ''}`,
+        `  ${p.direction === 'send' ? 'to  ' : 'from'} ${sanitizeForTerminal(p.peer.name)}: ${p.objectsDone}/${p.objectsTotal} objects, ${formatMiB(p.bytesDone)} of ${formatMiB(p.bytesTotal)}${p.caughtUp ? ', caught up' : ''}`,
       );
     }
   }

@@ -7,11 +7,10 @@
 import * as net from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { KithError, toKithError } from '../../shared/errors.js';
-import { toBase64url } from '../../shared/bytes.js';
 import type { InviteId, ObjectHash, PersonId } from '../../shared/ids.js';
 import { CONTROL_RESPONSE_TIMEOUT_MS, CONTROL_STREAM_CHUNK_BYTES, MAX_CONTROL_RESPONSE_LINE_BYTES } from '../../shared/limits.js';
 import { JsonLineChannel } from './JsonLineChannel.js';
-import { CONTROL_PROTOCOL_VERSION, parseServerFrame, type ControlCommand, type ServerFrame } from './protocol.js';
+import { CONTROL_PROTOCOL_VERSION, dataFrameLine, parseServerFrame, type ControlCommand, type ServerFrame } from './protocol.js';
 import type { ControlSocketAddress } from './socketAddress.js';
 import type {
   AcceptResult, ContactListing, HelloResult, InviteListing, InviteResult, NodeService, ObjectHeader, ObjectListing, PutResult, StatusReport,
@@ -122,7 +121,7 @@ export class ControlClient implements NodeService {
         }
         if (stop) return;
         try {
-          await this.channel.send(step.done ? { id, end: true } : { id, data: toBase64url(step.value) });
+          await (step.done ? this.channel.send({ id, end: true }) : this.channel.sendLine(dataFrameLine(id, step.value)));
         } catch {
           return; // the owner closed: its answer says why
         }
@@ -130,14 +129,17 @@ export class ControlClient implements NodeService {
       }
     })();
     try {
+      // The owner answers only after the end frame, so on success the upload is complete.
       const { result } = await this.drain(id);
+      await upload;
       return result as unknown as PutResult;
     } catch (err) {
+      // Closing unblocks an upload waiting for the owner to read.
+      stop = true;
+      this.fail();
       await upload;
       throw sourceError ?? err;
     } finally {
-      stop = true;
-      if (!this.channel.closed) await upload;
       this.busy = false;
     }
   }

@@ -13,11 +13,10 @@ import * as net from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { KithError, toKithError } from '../../shared/errors.js';
 import { parseInviteId, parseObjectHash, parsePersonId, type PersonId } from '../../shared/ids.js';
-import { toBase64url } from '../../shared/bytes.js';
 import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_STREAM_CHUNK_BYTES, MAX_CONTROL_CONNECTIONS, MAX_CONTROL_REQUEST_LINE_BYTES } from '../../shared/limits.js';
 import { JsonLineChannel } from './JsonLineChannel.js';
 import {
-  errorFrame, parseArgsFor, parseClientFrame,
+  dataFrameLine, errorFrame, parseArgsFor, parseClientFrame,
   type AcceptArgs, type ClientFrame, type GetArgs, type InviteArgs, type PutArgs, type RevokeArgs, type RevokeInviteArgs,
 } from './protocol.js';
 import type { ControlSocketAddress } from './socketAddress.js';
@@ -198,7 +197,7 @@ export class ControlServer {
         for await (const piece of body) {
           for (let offset = 0; offset < piece.length; offset += CONTROL_STREAM_CHUNK_BYTES) {
             const part = piece.subarray(offset, Math.min(piece.length, offset + CONTROL_STREAM_CHUNK_BYTES));
-            await channel.send({ id, data: toBase64url(part) });
+            await channel.sendLine(dataFrameLine(id, part));
           }
           size += piece.length;
         }

@@ -9,8 +9,7 @@
  * `next()` or `send()` as a KithError.
  */
 import type { Socket } from 'node:net';
-import { KithError, toKithError } from '../../shared/errors.js';
-import { parseJson } from '../../shared/canonical.js';
+import { KithError } from '../../shared/errors.js';
 
 export interface JsonLineChannelOptions {
   /** Longest line accepted, newline excluded; a longer one fails the channel with FRAME_TOO_LARGE. */
@@ -20,6 +19,7 @@ export interface JsonLineChannelOptions {
 }
 
 const NEWLINE = 0x0a;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class JsonLineChannel {
   private readonly lines: Buffer[] = [];
@@ -47,16 +47,18 @@ export class JsonLineChannel {
     return this.ended || this.socket.destroyed;
   }
 
-  /** The next line, parsed as JSON; undefined when the peer closed cleanly between lines. */
+  /** The next line, parsed as JSON (not yet validated: pass it to a schema); undefined when the peer closed cleanly between lines. */
   async next(): Promise<unknown> {
     for (;;) {
       const line = this.lines.shift();
       if (line !== undefined) {
         if (this.lines.length === 0 && !this.ended && !this.failure) this.socket.resume();
+        // Plain JSON.parse (it makes "__proto__" an own key, never a prototype): callers put every value
+        // through validateSchema, whose JSON gate (depth, keys, surrogates) would otherwise run twice.
         try {
-          return parseJson(line, { maxBytes: this.opts.maxLineBytes });
+          return JSON.parse(strictUtf8.decode(line)) as unknown;
         } catch (err) {
-          throw new KithError('PROTOCOL_ERROR', `a control line is not JSON: ${toKithError(err).message}`);
+          throw new KithError('PROTOCOL_ERROR', `a control line is not JSON: ${(err as Error).message.slice(0, 200)}`);
         }
       }
       if (this.failure) throw this.failure;
@@ -70,10 +72,15 @@ export class JsonLineChannel {
   }
 
   /** Writes one value as a line; resolves once the socket accepted it (waits for drain under backpressure). */
-  async send(value: unknown): Promise<void> {
+  send(value: unknown): Promise<void> {
+    return this.sendLine(JSON.stringify(value));
+  }
+
+  /** Writes one line of JSON text the caller built itself (it must hold no newline). */
+  async sendLine(text: string): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.socket.destroyed || this.socket.writableEnded) throw new KithError('CLOSED', 'the control connection is closed');
-    if (this.socket.write(`${JSON.stringify(value)}\n`)) return;
+    if (this.socket.write(`${text}\n`)) return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => done(new KithError('TIMEOUT', 'the other side of the control connection stopped reading')), this.opts.timeoutMs);
       const onDrain = () => done();

@@ -12,6 +12,7 @@ import { parseJson } from '../../shared/canonical.js';
 import { assertKithObject } from '../../shared/objects.js';
 import { MAX_JSON_OBJECT_FILE_BYTES, STORE_LIST_PAGE_ENTRIES } from '../../shared/limits.js';
 import { CONTROL_PROTOCOL_VERSION } from './protocol.js';
+import { readAllBounded } from '../readAll.js';
 import type {
   AcceptResult, ContactListing, HelloResult, InviteListing, InviteResult, NodeService, ObjectHeader, ObjectListing, PutResult, StatusReport,
 } from './NodeService.js';
@@ -59,18 +60,6 @@ function contactListing(c: ContactSummary, states?: ReadonlyMap<string, Connecti
       };
     }),
   };
-}
-
-/** All of `source`, refusing more than `max` bytes (checked as it arrives, not after). */
-async function readAll(source: AsyncIterable<Uint8Array>, max: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const piece of source) {
-    total += piece.length;
-    if (total > max) throw new KithError('OBJECT_TOO_LARGE', `a JSON object file may hold at most ${max} bytes`);
-    parts.push(piece);
-  }
-  return Buffer.concat(parts, total);
 }
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
@@ -139,7 +128,7 @@ export class LocalNodeService implements NodeService {
       type = 'BlobManifest';
       size = blob.size;
     } else {
-      const value = parseJson(await readAll(source, MAX_JSON_OBJECT_FILE_BYTES), { maxBytes: MAX_JSON_OBJECT_FILE_BYTES, integersOnly: true });
+      const value = parseJson(await readAllBounded(source, MAX_JSON_OBJECT_FILE_BYTES, () => new KithError('OBJECT_TOO_LARGE', `a JSON object file may hold at most ${MAX_JSON_OBJECT_FILE_BYTES} bytes`)), { maxBytes: MAX_JSON_OBJECT_FILE_BYTES, integersOnly: true });
       assertKithObject(value);
       hash = await chum.put(value);
       type = value.$type;

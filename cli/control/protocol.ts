@@ -21,7 +21,6 @@ import {
 import type { ClassConstructor } from 'class-transformer';
 import { validateSchema, Nested, HASH_HEX_RE } from '../../shared/schema.js';
 import { ERROR_CODES, KithError, isErrorCode, type ErrorCode } from '../../shared/errors.js';
-import { fromBase64url } from '../../shared/bytes.js';
 import { TYPE_LIMITS } from '../../chum/model/types.js';
 import { CONTROL_STREAM_CHUNK_BYTES, INVITE_MAX_TTL_SECONDS, MAX_INVITE_LINK_INPUT_LENGTH } from '../../shared/limits.js';
 
@@ -92,12 +91,39 @@ function has(value: unknown, key: string): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, key);
 }
 
+/** Value of each base64url character, -1 for anything else. */
+const B64URL_VALUE = (() => {
+  const table = new Int8Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
+})();
+
+/**
+ * Bytes of a data frame. Node's decoder runs natively (data frames are the bulk of every
+ * transfer; shared/bytes.ts decodes in JavaScript, 3× slower here) but is lenient, so the
+ * strict rules are checked first: only the alphabet (the schema's regex did that), no
+ * impossible length, no stray bits in the last character — one encoding per byte string.
+ */
 function decodeData(data: string): Uint8Array {
-  try {
-    return fromBase64url(data, 'data');
-  } catch (err) {
-    throw new KithError('PROTOCOL_ERROR', (err as Error).message);
+  const rest = data.length % 4;
+  if (rest === 1) throw new KithError('PROTOCOL_ERROR', 'data: impossible base64url length');
+  if (rest > 1) {
+    const last = B64URL_VALUE[data.charCodeAt(data.length - 1)] ?? -1;
+    if (last < 0 || (last & (rest === 2 ? 0x0f : 0x03)) !== 0) throw new KithError('PROTOCOL_ERROR', 'data: non-canonical base64url');
   }
+  const bytes = Buffer.from(data, 'base64url');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * One data frame as its line, without JSON.stringify: base64url never needs escaping, and
+ * scanning ~87 KiB per frame for characters to escape was a sixth of a transfer's CPU.
+ * The encoder is Node's (native); its output is the same as shared/bytes.ts toBase64url.
+ */
+export function dataFrameLine(id: number, bytes: Uint8Array): string {
+  if (!Number.isSafeInteger(id) || id < 0) throw new KithError('INVALID_INPUT', 'data frame: bad id');
+  return `{"id":${id},"data":"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')}"}`;
 }
 
 /** Validates one parsed line from a client. PROTOCOL_ERROR names what is wrong, never the values. */

@@ -33,6 +33,8 @@ export interface NodeInstanceOptions {
   /** Other HTTP requests on the listener's port (the app host serves the renderer here). */
   readonly httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   readonly confirmPairing?: InstanceOptions['confirmPairing'];
+  /** Keep contacts connected (default true); false for a short-lived command. */
+  readonly dial?: boolean;
   readonly onRefused?: (info: { remoteAddress: string | undefined; code: ErrorCode }) => void;
   readonly now?: () => number;
 }
@@ -54,6 +56,7 @@ export async function openNodeInstance(opts: NodeInstanceOptions): Promise<NodeI
       identity: opts.identity,
       endpoints: opts.endpoints,
       confirmPairing: opts.confirmPairing,
+      dial: opts.dial,
       adapters: {
         crypto,
         store,

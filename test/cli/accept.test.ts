@@ -32,7 +32,7 @@ function failure(r: CliResult): { code: string; message: string } {
   return (r.lines[0] as { error: { code: string; message: string } }).error;
 }
 
-test('accept: expired and already used invitations fail with the inviter\'s code; a home nobody serves pairs by itself', { timeout: 60_000 }, async (t) => {
+test('accept: expired and already used invitations fail with the inviter\'s code; a home nobody serves pairs by itself', { timeout: 120_000 }, async (t) => {
   const [a, c, d, e] = await homes(t, ['Alice', 'Carol', 'Dave', 'Erin']);
   const serveA = await startServe(a!);
   t.after(() => serveA.stop('SIGKILL').then(() => {}, () => {}));
@@ -84,7 +84,7 @@ test('accept: expired and already used invitations fail with the inviter\'s code
   assert.deepEqual(await serveA.stop('SIGTERM'), { code: 0, signal: null });
 });
 
-test('invite while nobody serves: names the last listen address with a warning, or fails when the node never listened', { timeout: 60_000 }, async (t) => {
+test('invite while nobody serves: names the last listen address with a warning, or fails when the node never listened', { timeout: 120_000 }, async (t) => {
   const [a, b] = await homes(t, ['Alice', 'Bob']);
   const never = failure(await runCli(['invite', '--json'], { home: a }));
   assert.equal(never.code, 'UNREACHABLE');

@@ -33,7 +33,7 @@ async function getWhenSynced(home: string, hash: string, file: string, deadlineM
   }
 }
 
-test('two serve processes pair, share a blob and an object, show status, and revoke — all from the command line', { timeout: 90_000 }, async (t) => {
+test('two serve processes pair, share a blob and an object, show status, and revoke — all from the command line', { timeout: 150_000 }, async (t) => {
   const tmpA = await makeTempHome();
   const tmpB = await makeTempHome();
   t.after(tmpA.cleanup);

@@ -30,10 +30,10 @@ function runScript(workdir: string, timeoutMs: number): Promise<{ code: number |
   });
 }
 
-test('pair-two-nodes.sh pairs two nodes and moves a file between them, then stops both cleanly', { timeout: 60_000 }, async (t) => {
+test('pair-two-nodes.sh pairs two nodes and moves a file between them, then stops both cleanly', { timeout: 120_000 }, async (t) => {
   const tmp = await makeTempHome();
   t.after(tmp.cleanup);
-  const r = await runScript(tmp.dir, 55_000);
+  const r = await runScript(tmp.dir, 115_000);
   assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
   assert.match(r.stdout, /^OK [0-9a-f]{64}\n$/);
   for (const node of ['a', 'b']) {

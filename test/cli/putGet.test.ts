@@ -21,7 +21,7 @@ function code(r: CliResult): string {
   return (r.lines[0] as { error: { code: string } }).error.code;
 }
 
-test('put and get without a serving node: stdin blob, file object, exact bytes, -o and --force, ls', { timeout: 60_000 }, async (t) => {
+test('put and get without a serving node: stdin blob, file object, exact bytes, -o and --force, ls', { timeout: 120_000 }, async (t) => {
   const tmp = await makeTempHome();
   t.after(tmp.cleanup);
   const home = tmp.home;
@@ -65,7 +65,7 @@ test('put and get without a serving node: stdin blob, file object, exact bytes, 
   assert.match(human.stdout, new RegExp(`^${putNote.hash}  Note `, 'm'));
 });
 
-test('put and get refusals: unknown share target stores nothing; bad objects, files and hashes get their codes', { timeout: 60_000 }, async (t) => {
+test('put and get refusals: unknown share target stores nothing; bad objects, files and hashes get their codes', { timeout: 120_000 }, async (t) => {
   const tmp = await makeTempHome();
   t.after(tmp.cleanup);
   const home = tmp.home;

@@ -82,7 +82,7 @@ test('--listen: IPv4, [IPv6], localhost and ports; wildcards and names refused; 
   }
 });
 
-test('one owner per home: a second serve gets HOME_LOCKED; the socket is 0600; SIGTERM removes the socket and frees the lock', { timeout: 60_000 }, async (t) => {
+test('one owner per home: a second serve gets HOME_LOCKED; the socket is 0600; SIGTERM removes the socket and frees the lock', { timeout: 120_000 }, async (t) => {
   const home = await initHome(t);
   const paths = homePaths(home);
   const first = await startServe(home);
@@ -112,7 +112,7 @@ test('one owner per home: a second serve gets HOME_LOCKED; the socket is 0600; S
   assert.deepEqual(await third.stop('SIGTERM'), { code: 0, signal: null });
 });
 
-test('a garbage line on the control socket gets an error and loses only its own connection', { timeout: 60_000 }, async (t) => {
+test('a garbage line on the control socket gets an error and loses only its own connection', { timeout: 120_000 }, async (t) => {
   const home = await initHome(t);
   const serve = await startServe(home);
   t.after(() => serve.stop('SIGKILL').then(() => {}, () => {}));
@@ -151,7 +151,7 @@ test('a garbage line on the control socket gets an error and loses only its own 
   assert.deepEqual(await serve.stop('SIGTERM'), { code: 0, signal: null });
 });
 
-test('a stale socket file is replaced by the next owner and ignored by commands; a planted non-socket file is refused', { timeout: 60_000 }, async (t) => {
+test('a stale socket file is replaced by the next owner and ignored by commands; a planted non-socket file is refused', { timeout: 120_000 }, async (t) => {
   const home = await initHome(t);
   const paths = homePaths(home);
   // A process that dies without cleaning up leaves its socket file behind.
@@ -185,4 +185,32 @@ test('serve without an identity: HOME_NOT_FOUND; a bad --listen: USAGE before an
   assert.equal(wildcard.code, 2);
   assert.equal((wildcard.lines[0] as { error: { code: string } }).error.code, 'USAGE');
   assert.equal(await exists(tmp.home), false);
+});
+
+test('a passphrase-protected home: a wrong KITH_PASSPHRASE fails and frees the lock; the right one serves without the plaintext warning', { timeout: 120_000 }, async (t) => {
+  const tmp = await makeTempHome();
+  t.after(tmp.cleanup);
+  const home = tmp.home;
+  const passphrase = 'correct horse battery staple';
+  const init = await runCli(['init', '--name', 'Alice', '--json'], { home, env: { KITH_PASSPHRASE: passphrase } });
+  assert.equal(init.code, 0, init.stderr);
+
+  const [wrong, none] = await Promise.all([
+    runCli(['serve', '--json'], { home, env: { KITH_PASSPHRASE: 'not it' }, timeoutMs: 20_000 }),
+    runCli(['contacts', '--json'], { home, timeoutMs: 20_000 }),
+  ]);
+  assert.equal(wrong.code, 1);
+  assert.equal((wrong.lines[0] as { error: { code: string } }).error.code, 'WRONG_PASSPHRASE');
+  assert.equal((none.lines[0] as { error: { code: string } }).error.code, 'PASSPHRASE_REQUIRED', 'no terminal, no variable: the command says so instead of hanging');
+  assert.equal(await exists(homePaths(home).lock), false);
+
+  const serve = await startServe(home, { env: { KITH_PASSPHRASE: passphrase } });
+  t.after(() => serve.stop('SIGKILL').then(() => {}, () => {}));
+  assert.equal(serve.lines[0]!.warning, undefined);
+  assert.equal(serve.stderr(), '');
+  // A command on a served home needs no passphrase: the owner holds the keys.
+  const contacts = await runCli(['status', '--json'], { home });
+  assert.equal(contacts.code, 0, contacts.stderr);
+  assert.ok(!(serve.stderr() + JSON.stringify(serve.lines) + contacts.stdout).includes(passphrase));
+  assert.deepEqual(await serve.stop('SIGTERM'), { code: 0, signal: null });
 });

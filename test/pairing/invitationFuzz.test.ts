@@ -16,7 +16,8 @@ import { concatBytes, equalBytes, toBase64url } from '../../shared/bytes.js';
 const STRESS = Boolean(process.env.KITH_STRESS);
 const RUNS = STRESS ? 200_000 : 2_000;
 /** Generous per-call ceiling: a parse takes microseconds; this only catches hangs and blow-ups (GC pauses on a loaded CI box stay far below). */
-const PER_CALL_BUDGET_MS = 500;
+// A hang detector, not a performance check: generous enough for a loaded 2-core CI machine.
+const PER_CALL_BUDGET_MS = 5000;
 /** Whole-test ceiling, so a hang fails the test instead of stalling the run. */
 const TEST_TIMEOUT_MS = STRESS ? 30 * 60_000 : 60_000;
 const NOW = 1_900_000_000;

@@ -153,15 +153,3 @@ test('fromIds refuses every hostile value and any id that is not 32 bytes', () =
   }
 });
 
-test('100k ids build in well under 200 ms of CPU', () => {
-  const ids = Array.from({ length: 100_000 }, () => new Uint8Array(randomBytes(32)));
-  let best = Infinity;
-  for (let run = 0; run < 3; run++) {
-    const start = process.cpuUsage();
-    const set = ReconcileSet.fromIds(ids);
-    const used = process.cpuUsage(start);
-    best = Math.min(best, (used.user + used.system) / 1000);
-    assert.equal(set.size, 100_000);
-  }
-  assert.ok(best < 200, `best of 3 builds took ${best.toFixed(1)} ms of CPU`);
-});

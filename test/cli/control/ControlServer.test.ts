@@ -245,6 +245,18 @@ test('garbage, oversized and unknown lines get an error frame and lose their con
   stray.socket.write('{"id":1,"end":true}\n');
   assert.equal(errorCode((await stray.closed())[0]), 'PROTOCOL_ERROR');
 
+  for (const line of [
+    `${'['.repeat(60_000)}${']'.repeat(60_000)}`,
+    `{"id":1,"command":"status","args":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`,
+    '{"id":1,"command":"status","args":{"__proto__":{"polluted":true}}}',
+    '{"id":1e400,"command":"status","args":{}}',
+  ]) {
+    const hostile = raw(address.path);
+    hostile.socket.write(`${line}\n`);
+    assert.equal(errorCode((await hostile.closed())[0]), 'PROTOCOL_ERROR', line.slice(0, 40));
+  }
+  assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+
   const badUtf8 = raw(address.path);
   badUtf8.socket.write(Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]));
   assert.equal(errorCode((await badUtf8.closed())[0]), 'PROTOCOL_ERROR');

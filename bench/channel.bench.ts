@@ -1,0 +1,289 @@
+/**
+ * Issue 3 — the secure channel and the one listener, each figure next to raw `ws` on loopback
+ * measured in the same run (windows interleaved, ratio = median of the window-by-window ratios).
+ *
+ *   handshakes   sessions opened per second at one listener (startNodeConnections: the
+ *                production WsListener + Router + ConnectionsModel), dialed over real `ws` by
+ *                concurrent clients in a second process (bench/support/handshakeClients.ts):
+ *                upgrade + Noise_IK + key confirmation. Baseline: a plain `ws` server counting
+ *                connections whose first message arrived (open + first message).
+ *                Also: the listener's CPU time per handshake (its capacity on one core).
+ *   throughput   messages/s of 100-byte messages and MB/s of 64 KiB messages over one secure
+ *                session (SecureSession.send → setHandler), both ends in this process, both
+ *                directions; baseline: a raw `ws` socket in the same process and direction,
+ *                with bufferutil, the same 1 MiB send high-water mark.
+ *
+ * Targets (issue 3): ≥ 1,000 handshakes/s; 64 KiB messages at ≥ 50% of raw ws.
+ *
+ *   npm run bench -- channel        (about 1 minute; KITH_BENCH_FULL=1 for longer windows)
+ */
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { WebSocket, WebSocketServer } from 'ws';
+import { NativeCrypto } from '../shared/crypto/nativeCrypto.js';
+import type { KeyPair } from '../shared/crypto/CryptoProvider.js';
+import { startNodeConnections, type NodeConnections } from '../connections/node/nodeConnections.js';
+import type { PeerDecision, PeerDirectory, PeerRef } from '../connections/Router.js';
+import type { SecureSession } from '../connections/SecureSession.js';
+import { dialWebSocket } from '../connections/transports/wsTransport.js';
+import { initiateSession } from '../connections/handshake.js';
+import { toHex } from '../shared/bytes.js';
+import type { InstanceId, PersonId } from '../shared/ids.js';
+import { HANDSHAKE_DEADLINE_MS, MAX_WS_PAYLOAD, SEND_HIGH_WATER_BYTES } from '../shared/limits.js';
+import { pairedRatio, report, type ReportRow } from './harness.js';
+import { spawnPeer } from './support/rpc.js';
+import { burstDriver, measureStreams, type Stream } from './support/streaming.js';
+import { printSummary, atLeast, ratioAtLeast, type SummaryRow } from './support/summary.js';
+import { median } from './support/stats.js';
+import type { RunArgs, RunResult } from './support/handshakeClients.js';
+
+const FULL = process.env.KITH_BENCH_FULL === '1';
+const crypto = new NativeCrypto();
+
+const HANDSHAKE = {
+  windows: FULL ? 7 : 5,
+  warmupMs: 400,
+  windowMs: FULL ? 2000 : 1200,
+  /** Clients dialing at once; under MAX_CONCURRENT_HANDSHAKES (256) so the listener never answers BUSY. */
+  concurrency: 48,
+};
+const STREAM = { windows: FULL ? 9 : 7, windowMs: FULL ? 500 : 250 };
+const SMALL = 100;
+const LARGE = 64 * 1024;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Every client key is a known peer. */
+class BenchDirectory implements PeerDirectory {
+  private readonly known = new Map<string, PeerRef>();
+  add(staticKey: Uint8Array, i: number): PeerRef {
+    const hex = toHex(staticKey);
+    const ref: PeerRef = { instanceId: hex as InstanceId, personId: hex as PersonId, name: `client-${i}`, staticKey };
+    this.known.set(hex, ref);
+    return ref;
+  }
+  lookup(staticKey: Uint8Array): PeerDecision {
+    const peer = this.known.get(toHex(staticKey));
+    return peer ? { kind: 'known', peer } : { kind: 'unknown' };
+  }
+}
+
+/** A plain ws server on its own HTTP server, as WsListener sets ws up (maxPayload, no deflate). */
+async function rawServer(onSocket: (ws: WebSocket) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD, perMessageDeflate: false });
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => {});
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => {});
+      onSocket(ws);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `ws://127.0.0.1:${port}/raw`,
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+interface HandshakeFigures {
+  readonly kith: number[];
+  readonly raw: number[];
+  /** Listener CPU ms per opened session / raw connection, per window. */
+  readonly kithCpu: number[];
+  readonly rawCpu: number[];
+  readonly clientFailures: Record<string, number>;
+  readonly listenerFailures: Record<string, number>;
+}
+
+async function handshakes(conns: NodeConnections, serverKey: KeyPair, directory: BenchDirectory): Promise<HandshakeFigures> {
+  let opened = 0;
+  const listenerFailures: Record<string, number> = {};
+  const offOpened = conns.model.events.on('opened', () => opened++);
+  const offFailed = conns.model.events.on('failed', (f) => (listenerFailures[f.code] = (listenerFailures[f.code] ?? 0) + 1));
+  let rawOpened = 0;
+  const raw = await rawServer((ws) => ws.once('message', () => rawOpened++));
+  const clients = spawnPeer(fileURLToPath(new URL('./support/handshakeClients.ts', import.meta.url)), 'handshake-clients');
+  const figures: HandshakeFigures = { kith: [], raw: [], kithCpu: [], rawCpu: [], clientFailures: {}, listenerFailures };
+  try {
+    const publics = await clients.call<Uint8Array[]>('keys', { count: HANDSHAKE.concurrency });
+    publics.forEach((k, i) => directory.add(k, i));
+    const window = async (mode: 'kith' | 'raw'): Promise<void> => {
+      const count = mode === 'kith' ? () => opened : () => rawOpened;
+      const args: RunArgs = {
+        url: mode === 'kith' ? conns.listener!.url : raw.url,
+        mode,
+        concurrency: HANDSHAKE.concurrency,
+        durationMs: HANDSHAKE.warmupMs + HANDSHAKE.windowMs + 100,
+        serverStatic: serverKey.publicKey,
+      };
+      const running = clients.call<RunResult>('run', args);
+      await sleep(HANDSHAKE.warmupMs);
+      const c1 = count();
+      const t1 = performance.now();
+      const u1 = cpuMs();
+      await sleep(HANDSHAKE.windowMs);
+      const c2 = count();
+      const t2 = performance.now();
+      const u2 = cpuMs();
+      const result = await running;
+      for (const [code, n] of Object.entries(result.errors)) figures.clientFailures[code] = (figures.clientFailures[code] ?? 0) + n;
+      (mode === 'kith' ? figures.kith : figures.raw).push(((c2 - c1) * 1000) / (t2 - t1));
+      (mode === 'kith' ? figures.kithCpu : figures.rawCpu).push((u2 - u1) / Math.max(1, c2 - c1));
+      await sleep(150); // let the closes of this window's connections finish
+    };
+    await window('raw'); // warm-up of both paths, not counted
+    await window('kith');
+    figures.kith.length = figures.raw.length = figures.kithCpu.length = figures.rawCpu.length = 0;
+    for (let w = 0; w < HANDSHAKE.windows; w++) {
+      await window('raw');
+      await window('kith');
+    }
+  } finally {
+    offOpened();
+    offFailed();
+    await clients.stop();
+    await raw.close();
+  }
+  return figures;
+}
+
+/** A raw ws stream in one direction, with the same backpressure rule as SecureSession.send. */
+function rawStream(name: string, sender: WebSocket, receiver: WebSocket, bytes: number): Stream {
+  const message = Buffer.alloc(bytes, 7);
+  const driver = burstDriver(() => {
+    if (sender.bufferedAmount > SEND_HIGH_WATER_BYTES) {
+      // Wait until this message (and so every one before it) is handed to the kernel.
+      return new Promise<void>((resolve) => sender.send(message, () => resolve()));
+    }
+    sender.send(message);
+  });
+  receiver.removeAllListeners('message');
+  receiver.on('message', driver.onReceived);
+  return { name, messageBytes: bytes, burst: driver.burst };
+}
+
+/** A stream over a secure session: `await send()` per message, as an application would write it. */
+function secureStream(name: string, sender: SecureSession, receiver: SecureSession, bytes: number): Stream {
+  const message = new Uint8Array(bytes).fill(7);
+  const driver = burstDriver(() => sender.send(message));
+  receiver.setHandler(driver.onReceived);
+  return { name, messageBytes: bytes, burst: driver.burst };
+}
+
+interface Pairs {
+  readonly secure: { client: SecureSession; server: SecureSession };
+  readonly raw: { client: WebSocket; server: WebSocket };
+  close(): Promise<void>;
+}
+
+async function connectPairs(conns: NodeConnections, serverKey: KeyPair, directory: BenchDirectory): Promise<Pairs> {
+  const clientKey = await crypto.x25519Generate();
+  directory.add(clientKey.publicKey, 9999);
+  const serverSide = new Promise<SecureSession>((resolve) => {
+    const off = conns.model.events.on('opened', (o) => {
+      off();
+      resolve(o.session);
+    });
+  });
+  const transport = await dialWebSocket(conns.listener!.url, { maxPayload: MAX_WS_PAYLOAD, handshakeTimeoutMs: HANDSHAKE_DEADLINE_MS });
+  const client = await initiateSession(transport, { crypto, localStatic: clientKey, remoteStatic: serverKey.publicKey, timeoutMs: HANDSHAKE_DEADLINE_MS });
+  const server = await serverSide;
+
+  let resolveRawServer!: (ws: WebSocket) => void;
+  const rawServerSide = new Promise<WebSocket>((resolve) => (resolveRawServer = resolve));
+  const raw = await rawServer((ws) => resolveRawServer(ws));
+  const rawClient = new WebSocket(raw.url, { perMessageDeflate: false, maxPayload: MAX_WS_PAYLOAD });
+  await new Promise<void>((resolve, reject) => {
+    rawClient.once('open', () => resolve());
+    rawClient.once('error', reject);
+  });
+  const rawServerWs = await rawServerSide;
+  return {
+    secure: { client, server },
+    raw: { client: rawClient, server: rawServerWs },
+    async close() {
+      client.close();
+      rawClient.close();
+      await raw.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const serverKey = await crypto.x25519Generate();
+  const directory = new BenchDirectory();
+  const conns = await startNodeConnections({ crypto, staticKeyPair: serverKey, peers: directory, listen: { host: '127.0.0.1', port: 0 } });
+  const rows: SummaryRow[] = [];
+  try {
+    console.log(`handshakes: ${HANDSHAKE.concurrency} concurrent clients in a second process, ${HANDSHAKE.windows} windows of ${HANDSHAKE.windowMs} ms`);
+    const h = await handshakes(conns, serverKey, directory);
+    const hsRatio = median(h.kith.map((k, i) => k / h.raw[i]!));
+    const kithRate = median(h.kith);
+    const rawRate = median(h.raw);
+    const kithCpu = median(h.kithCpu);
+    const rawCpu = median(h.rawCpu);
+    report([
+      { name: 'handshakes/s at the listener (upgrade + IK + confirm)', value: kithRate, unit: '/s', baseline: { name: 'raw ws open + first message', value: rawRate }, ratio: hsRatio },
+      { name: 'listener CPU per handshake', value: kithCpu * 1000, unit: 'µs', baseline: { name: 'raw ws per connection', value: rawCpu * 1000 } },
+    ]);
+    console.log(`  windows kith: ${h.kith.map((x) => x.toFixed(0)).join(' ')}  raw: ${h.raw.map((x) => x.toFixed(0)).join(' ')}`);
+    console.log(`  client failures: ${JSON.stringify(h.clientFailures)}  listener refusals: ${JSON.stringify(h.listenerFailures)}`);
+    rows.push(
+      { name: 'handshakes/s accepted by one listener', value: kithRate, unit: '/s', baseline: { name: 'raw ws open+msg', value: rawRate }, ratio: hsRatio, target: atLeast(1000, '/s') },
+      { name: 'handshake capacity (1 / listener CPU)', value: 1000 / kithCpu, unit: '/s per core', baseline: { name: 'raw ws', value: 1000 / rawCpu }, ratio: rawCpu / kithCpu },
+    );
+
+    const pairs = await connectPairs(conns, serverKey, directory);
+    try {
+      const cases: Array<{ label: string; bytes: number; dir: 'c→s' | 's→c' }> = [
+        { label: '100 B', bytes: SMALL, dir: 'c→s' },
+        { label: '64 KiB', bytes: LARGE, dir: 'c→s' },
+        { label: '100 B', bytes: SMALL, dir: 's→c' },
+        { label: '64 KiB', bytes: LARGE, dir: 's→c' },
+      ];
+      const streamRows: ReportRow[] = [];
+      for (const c of cases) {
+        const [ss, sr] = c.dir === 'c→s' ? [pairs.secure.client, pairs.secure.server] : [pairs.secure.server, pairs.secure.client];
+        const [rs, rr] = c.dir === 'c→s' ? [pairs.raw.client, pairs.raw.server] : [pairs.raw.server, pairs.raw.client];
+        const secure = secureStream(`secure ${c.label} ${c.dir}`, ss, sr, c.bytes);
+        const raw = rawStream(`raw ws ${c.label} ${c.dir}`, rs, rr, c.bytes);
+        const [mr, ms] = await measureStreams([raw, secure], { ...STREAM, warmupMessages: c.bytes === LARGE ? 2000 : 50_000 });
+        const ratio = pairedRatio(ms!, mr!);
+        const large = c.bytes === LARGE;
+        const value = large ? (ms!.opsPerSecond * c.bytes) / 1e6 : ms!.opsPerSecond;
+        const base = large ? (mr!.opsPerSecond * c.bytes) / 1e6 : mr!.opsPerSecond;
+        const unit = large ? 'MB/s' : 'msg/s';
+        streamRows.push({ name: `secure session ${c.label} ${c.dir}`, value, unit, baseline: { name: 'raw ws', value: base }, ratio });
+        rows.push({
+          name: `${c.label} messages ${c.dir === 'c→s' ? 'client→server' : 'server→client'}`,
+          value,
+          unit,
+          baseline: { name: 'raw ws', value: base },
+          ratio,
+          ...(large ? { target: ratioAtLeast(0.5) } : {}),
+        });
+      }
+      report(streamRows);
+    } finally {
+      await pairs.close();
+    }
+  } finally {
+    await conns.close();
+  }
+  printSummary('issue 3 — secure channel and listener (loopback, same run)', rows);
+}
+
+await main();

@@ -1,0 +1,70 @@
+/**
+ * Steps through the renderer's UI by the test ids of the app brief (contract 6) — nothing
+ * else of the renderer's markup is relied on.
+ */
+import type { Page } from 'playwright-core';
+import { readQrFromPng } from './qrImages.js';
+import { runCli, type CliResult } from '../../support/cli.js';
+
+/** Long enough for pairing on a loaded CI machine (two handshakes, a scrypt-free store, CHUM hello). */
+export const UI_TIMEOUT_MS = 30_000;
+
+export const byId = (page: Page, id: string) => page.getByTestId(id);
+
+/** Waits until the header says the window is linked to main. */
+export async function waitConnected(page: Page, timeout = UI_TIMEOUT_MS): Promise<void> {
+  await page.getByTestId('connection-status').filter({ hasText: /\bconnected\b/ }).waitFor({ timeout });
+}
+
+/** First run: opens `url`, enters the name, and waits for the connection to main. */
+export async function completeFirstRun(page: Page, url: string, name: string, options: { expectConnected?: boolean } = {}): Promise<void> {
+  await page.goto(url);
+  await byId(page, 'screen-first-run').waitFor({ timeout: UI_TIMEOUT_MS });
+  await byId(page, 'name-input').fill(name);
+  await byId(page, 'name-submit').click();
+  if (options.expectConnected !== false) await waitConnected(page);
+}
+
+export async function navigate(page: Page, screen: string): Promise<void> {
+  await byId(page, `nav-${screen}`).click();
+  await byId(page, `screen-${screen}`).waitFor({ timeout: UI_TIMEOUT_MS });
+}
+
+/**
+ * Creates a new invitation on the Invite screen and reads it back from a screenshot of the QR
+ * code with jsQR (independent of the app's decoder). Also returns the link the screen shows.
+ */
+export async function inviteFromScreen(page: Page): Promise<{ qrPng: Buffer; fromQr: string; shownLink: string }> {
+  await navigate(page, 'invite');
+  const before = (await byId(page, 'invite-link').count()) > 0 ? await byId(page, 'invite-link').textContent() : null;
+  await byId(page, 'invite-refresh').click();
+  // A new invitation replaces the old one: wait for a link that differs.
+  await page.waitForFunction(
+    (old) => {
+      const el = document.querySelector('[data-testid="invite-link"]');
+      const img = document.querySelector('img[data-testid="invite-qr"]') as HTMLImageElement | null;
+      return !!el && el.textContent !== old && (el.textContent ?? '').startsWith('kith://') && !!img && img.complete && img.naturalWidth > 0;
+    },
+    before,
+    { timeout: UI_TIMEOUT_MS },
+  );
+  const shownLink = ((await byId(page, 'invite-link').textContent()) ?? '').trim();
+  const qrPng = await byId(page, 'invite-qr').screenshot();
+  const fromQr = readQrFromPng(qrPng);
+  if (!fromQr) throw new Error('jsQR found no QR code in the screenshot of the Invite screen');
+  return { qrPng, fromQr, shownLink };
+}
+
+/** Pastes `link` on the Accept screen and submits it. */
+export async function pasteLink(page: Page, link: string): Promise<void> {
+  await navigate(page, 'accept');
+  await byId(page, 'accept-link-input').fill(link);
+  await byId(page, 'accept-submit').click();
+}
+
+/** `kith --home HOME --json ARGS…` against the running app (its control socket). */
+export async function kith(home: string, ...args: string[]): Promise<CliResult> {
+  const result = await runCli(['--home', home, '--json', ...args], { entry: 'source', timeoutMs: 30_000 });
+  if (result.code !== 0) throw new Error(`kith ${args.join(' ')} failed (${result.code}): ${result.stdout} ${result.stderr}`);
+  return result;
+}
