@@ -18,6 +18,17 @@ export interface KeyProtector {
   unlock(home: string): Promise<string>;
 }
 
+/** This process's environment and terminal; stdin is touched only when a prompt is shown (creating it keeps some terminals busy). */
+export function processPassphraseIO(): PassphraseIO {
+  return {
+    env: process.env,
+    get stdin() {
+      return process.stdin;
+    },
+    stderr: process.stderr,
+  };
+}
+
 /** What to tell a person who started the app where nobody can type a passphrase. */
 export const PASSPHRASE_HINT =
   'the app keeps its keys under a passphrase: set KITH_PASSPHRASE, start it in a terminal to be asked, or pass --insecure-plaintext-keys to store them unencrypted';

@@ -17,7 +17,7 @@ import { KithError, hasCode } from '../shared/errors.js';
 import { APP_SHUTDOWN_TIMEOUT_MS, INVITE_DEFAULT_TTL_SECONDS } from '../shared/limits.js';
 import { parseStartArgs, START_USAGE, type StartOptions } from './startOptions.js';
 import { findElectron } from './findElectron.js';
-import { passphraseProtector } from './keyProtector.js';
+import { passphraseProtector, processPassphraseIO } from './keyProtector.js';
 import { startHost, type AppHost, type RendererSource } from './host.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -74,7 +74,7 @@ async function runNodeHost(options: StartOptions, out: Output): Promise<number> 
       home: options.home,
       listen: options.listen,
       name: options.name,
-      keys: passphraseProtector({ env: process.env, stdin: process.stdin, stderr: process.stderr }, { insecurePlaintext: options.insecurePlaintextKeys }),
+      keys: passphraseProtector(processPassphraseIO(), { insecurePlaintext: options.insecurePlaintextKeys }),
       renderer: buildRendererNow,
       rendererInviteTtlSeconds: options.inviteTtlSeconds,
     });
@@ -165,7 +165,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   if (!options.headless) {
     const electron = findElectron(process.env, REPO_ROOT);
     if (electron.found) return runElectron(electron.path, argv, out);
-    out.info(`No Electron binary (${electron.reason}): running the app in Node; open the link below in your browser.`);
+    out.info(`Running the app in Node (no Electron here: ${electron.reason}); open the link below in your browser.`);
   }
   return runNodeHost(options, out);
 }

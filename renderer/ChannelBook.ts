@@ -20,7 +20,7 @@ import { verifyObjectSignature } from '../shared/objects.js';
 import { fromBase64url } from '../shared/bytes.js';
 import { KithError } from '../shared/errors.js';
 import { TYPE_LIMITS } from '../chum/model/types.js';
-import { BLOB_CHUNK_BYTES, MAX_CHANNEL_MESSAGES_SHOWN, MAX_NAME_LENGTH, STORE_LIST_PAGE_ENTRIES } from '../shared/limits.js';
+import { BLOB_CHUNK_BYTES, MAX_CHANNEL_MESSAGES_SHOWN, MAX_NAME_LENGTH, STORE_LIST_PAGE_ENTRIES, UPLOAD_PROGRESS_INTERVAL_MS } from '../shared/limits.js';
 
 export interface ChannelSummary {
   /** The channel's Id hash (what entries and grants name). */
@@ -129,6 +129,8 @@ interface LoadedEntry {
 }
 
 const MIME_RE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
+/** FileRef's bound on `mime` (chum/model/types.ts); a longer type is left out rather than refused. */
+const MAX_MIME_LENGTH = 100;
 
 export class ChannelBook {
   private readonly channels = new Map<string, ChannelSummary>();
@@ -214,14 +216,29 @@ export class ChannelBook {
     }
     const name = fileName(file.name);
     const id = this.nextUpload++;
-    this.uploads.set(id, { id, channel, name, bytesDone: 0, bytesTotal: file.size });
-    this.opts.onChange();
+    const show = (bytes: number) => {
+      this.uploads.set(id, { id, channel, name, bytesDone: bytes, bytesTotal: Math.max(file.size, bytes) });
+      this.opts.onChange();
+    };
+    show(0);
     try {
-      const { manifest, size } = await this.opts.chum.putBlob(file.pieces(), (bytes) => {
-        this.uploads.set(id, { id, channel, name, bytesDone: bytes, bytesTotal: Math.max(file.size, bytes) });
-        this.opts.onChange();
-      });
-      const mime = file.type && file.type.length <= 100 && MIME_RE.test(file.type) ? file.type : undefined;
+      // Progress is counted as the file is read (storing follows within a few chunks), throttled.
+      let read = 0;
+      let shownAt = 0;
+      const source = file.pieces();
+      const counted =
+        source instanceof Uint8Array
+          ? source
+          : countPieces(source, (n) => {
+              read += n;
+              const now = Date.now();
+              if (now - shownAt >= UPLOAD_PROGRESS_INTERVAL_MS) {
+                shownAt = now;
+                show(read);
+              }
+            });
+      const { manifest, size } = await this.opts.chum.putBlob(counted, (stored) => show(Math.max(stored, read)));
+      const mime = file.type && file.type.length <= MAX_MIME_LENGTH && MIME_RE.test(file.type) ? file.type : undefined;
       const ref: JsonObject = { manifest, name, size, ...(mime ? { mime } : {}) };
       return await this.post({ $type: 'ChannelEntry', channel, hlc: this.opts.chum.clock.now(), file: ref, name: this.myName() });
     } finally {
@@ -329,6 +346,14 @@ export class ChannelBook {
     let have = 0;
     for (const c of chunks) if (store.has(c)) have++;
     return { ...rest, file: { ...file, chunksHave: have, chunksTotal: chunks.length, ready: have === chunks.length } };
+  }
+}
+
+/** Passes pieces through, telling `onPiece` each one's size. */
+async function* countPieces(source: AsyncIterable<Uint8Array>, onPiece: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const piece of source) {
+    onPiece(piece.length);
+    yield piece;
   }
 }
 

@@ -270,3 +270,5 @@ export const DOWNLOAD_URL_LIFETIME_MS = 60_000;
 /** The window redials its main (same computer, loopback) from 0.5 s up to 5 s apart, not the 60 s meant for remote peers: when Kith restarts, the window is back within seconds, and a loopback attempt costs nothing. */
 export const RENDERER_DIAL_BACKOFF_MIN_MS = 500;
 export const RENDERER_DIAL_BACKOFF_MAX_MS = 5_000;
+/** A file being sent reports its progress to the screen at most this often: each report re-renders the window, and a large file is read in thousands of pieces. */
+export const UPLOAD_PROGRESS_INTERVAL_MS = 100;

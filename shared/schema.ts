@@ -49,11 +49,18 @@ function describeErrors(errors: ValidationError[], prefix = ''): string[] {
 }
 
 /**
- * Validates `plain` against schema class `cls`. Returns the plain input typed as T (not the
+ * Validates `plain` against schema class `cls` (`jsonChecked`: it already passed assertJson).
+ * Returns the plain input typed as T (not the
  * class instance: callers keep working with JSON-shaped data). Throws `code` listing at most
  * three violations; messages name fields, never their values.
  */
-export function validateSchema<T extends object>(cls: ClassConstructor<T>, plain: unknown, code: ErrorCode, what = cls.name): T {
+export function validateSchema<T extends object>(
+  cls: ClassConstructor<T>,
+  plain: unknown,
+  code: ErrorCode,
+  what = cls.name,
+  options: { jsonChecked?: boolean } = {},
+): T {
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     throw new KithError(code, `${what}: expected an object`);
   }
@@ -62,8 +69,9 @@ export function validateSchema<T extends object>(cls: ClassConstructor<T>, plain
   const wide = findWideObject(plain, MAX_SCHEMA_OBJECT_KEYS);
   if (wide) throw new KithError(code, `${what}: ${wide} has more than ${MAX_SCHEMA_OBJECT_KEYS} fields`);
   try {
-    // Plain-JSON gate: depth bombs, __proto__/constructor keys, accessors, non-finite numbers.
-    assertJson(plain);
+    // Plain-JSON gate: depth bombs, __proto__/constructor keys, accessors, non-finite numbers
+    // (skipped only for values the caller already passed through it, e.g. from parseJson).
+    if (!options.jsonChecked) assertJson(plain);
   } catch (err) {
     throw new KithError(code, `${what}: ${(err as Error).message}`);
   }

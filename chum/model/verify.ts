@@ -12,9 +12,10 @@ import type { CryptoProvider } from '../../shared/crypto/CryptoProvider.js';
 import type { ObjectStore } from '../ObjectStore.js';
 import type { DescribedObject } from './describe.js';
 import { describeBytes } from './describe.js';
-import { objectBytes, unsigned, type KithObject } from '../../shared/objects.js';
+import { unsigned, type KithObject } from '../../shared/objects.js';
+import { serializeChecked, type JsonValue } from '../../shared/canonical.js';
 import { KithError } from '../../shared/errors.js';
-import { fromBase64url } from '../../shared/bytes.js';
+import { fromBase64url, utf8 } from '../../shared/bytes.js';
 import type { ObjectHash, PersonId } from '../../shared/ids.js';
 
 /** Parsed records kept for verification (instances, certificates, ids, grants): bounded. */
@@ -94,7 +95,8 @@ export class ObjectVerifier {
     }
     await this.checkRights(item, signerPerson, inBatch);
     if (signatures && signKey) {
-      const digest = this.crypto.sha256(objectBytes(unsigned(item.object)));
+      // The described value already passed the JSON gate: serialize the unsigned form without walking it again.
+      const digest = this.crypto.sha256(utf8(serializeChecked(unsigned(item.object) as JsonValue)));
       const ok = await this.crypto.ed25519Verify(signKey, digest, fromBase64url(o.sig as string));
       if (!ok) throw new KithError(item.type === 'InstanceCertificate' ? 'CERTIFICATE_INVALID' : 'SIGNATURE_INVALID', `${item.type}: the signature does not verify`);
     }

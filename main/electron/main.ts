@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { app, dialog, safeStorage, session, type BrowserWindow } from 'electron';
 import { startHost, type AppHost } from '../host.js';
-import { passphraseProtector } from '../keyProtector.js';
+import { passphraseProtector, processPassphraseIO } from '../keyProtector.js';
 import { parseStartArgs, type StartOptions } from '../startOptions.js';
 import { safeStorageProtector } from './safeStorageProtector.js';
 import { OpenedLinks } from './OpenedLinks.js';
@@ -95,7 +95,7 @@ function run(): void {
   void app.whenReady().then(async () => {
     try {
       const crypto = new NativeCrypto();
-      const fallback = passphraseProtector({ env: process.env, stdin: process.stdin, stderr: process.stderr }, { insecurePlaintext: options.insecurePlaintextKeys });
+      const fallback = passphraseProtector(processPassphraseIO(), { insecurePlaintext: options.insecurePlaintextKeys });
       host = await startHost({
         home: options.home,
         listen: options.listen,

@@ -12,6 +12,10 @@ export function FirstRun({ state, controller }: { state: AppState; controller: A
   useEffect(() => {
     if (!input.current?.disabled) input.current?.focus();
   }, []);
+  // A start link that arrives later (same-tab navigation) brings a suggestion.
+  useEffect(() => {
+    if (!name && state.suggestedName) setName(state.suggestedName);
+  }, [state.suggestedName]);
   return (
     <Screen
       name="first-run"

@@ -91,7 +91,7 @@ test('a second tab of the same profile shows "already open" and leaves the conne
   assert.equal(new URL(second.url()).hash, '', 'the second tab dropped the link from its address bar too');
   await screenshot(second, 'already-open');
   await second.waitForTimeout(1_000);
-  await waitConnected(page, 5_000);
+  await waitConnected(page);
   assert.equal(app.lines.filter((l) => l.event === 'connection:opened').length, opened, 'no new connection to main');
   await second.close();
 });
@@ -129,7 +129,7 @@ test('pages of other origins cannot open a Kith socket (Origin), a rebinding nam
     await outsider.close();
   }
   // The renderer itself is untouched by all this.
-  await waitConnected(page, 5_000);
+  await waitConnected(page);
 });
 
 test('a fresh profile without the renderer\'s keys cannot act as it, not even with the used link', { timeout: TIMEOUT_MS }, async () => {
@@ -158,5 +158,5 @@ test('a fresh profile without the renderer\'s keys cannot act as it, not even wi
 
   const renderers = ((await kith(home, 'contacts')).lines as Array<{ relation: string; name: string }>).filter((c) => c.relation === 'renderer');
   assert.deepEqual(renderers.map((c) => c.name), ['ann'], 'main still has exactly the one renderer');
-  await waitConnected(page, 5_000);
+  await waitConnected(page);
 });

@@ -78,7 +78,7 @@ test(`a node with ${PEERS} peers syncing at once answers status and a new pairin
   }
 
   const restartedAt = Date.now();
-  hub = await startServe(tmp.home, serveArgs);
+  hub = await startServe(tmp.home, { ...serveArgs, env: process.env.PROFILE_HUB ? { NODE_OPTIONS: `--import=${process.env.PROFILE_HUB}/probe.mjs` } : {} });
   control = (await ControlClient.connect(address, { timeoutMs: 30_000 }))!;
   t.after(() => control.close());
   const statusMs: number[] = [];

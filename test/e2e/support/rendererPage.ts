@@ -36,23 +36,34 @@ export async function navigate(page: Page, screen: string): Promise<void> {
  */
 export async function inviteFromScreen(page: Page): Promise<{ qrPng: Buffer; fromQr: string; shownLink: string }> {
   await navigate(page, 'invite');
-  const before = (await byId(page, 'invite-link').count()) > 0 ? await byId(page, 'invite-link').textContent() : null;
+  const link = byId(page, 'invite-link');
+  // The screen makes an invitation by itself when it has none: wait for it, so that the one
+  // made below (refresh) is the last one and nothing replaces it behind the test's back.
+  await link.filter({ hasText: /^\s*kith:\/\// }).waitFor({ timeout: UI_TIMEOUT_MS });
+  const before = ((await link.textContent()) ?? '').trim();
   await byId(page, 'invite-refresh').click();
-  // A new invitation replaces the old one: wait for a link that differs.
   await page.waitForFunction(
     (old) => {
-      const el = document.querySelector('[data-testid="invite-link"]');
+      const text = (document.querySelector('[data-testid="invite-link"]')?.textContent ?? '').trim();
       const img = document.querySelector('img[data-testid="invite-qr"]') as HTMLImageElement | null;
-      return !!el && el.textContent !== old && (el.textContent ?? '').startsWith('kith://') && !!img && img.complete && img.naturalWidth > 0;
+      return text !== old && text.startsWith('kith://') && !!img && img.complete && img.naturalWidth > 0;
     },
     before,
     { timeout: UI_TIMEOUT_MS },
   );
-  const shownLink = ((await byId(page, 'invite-link').textContent()) ?? '').trim();
-  const qrPng = await byId(page, 'invite-qr').screenshot();
-  const fromQr = readQrFromPng(qrPng);
-  if (!fromQr) throw new Error('jsQR found no QR code in the screenshot of the Invite screen');
-  return { qrPng, fromQr, shownLink };
+  // The link and the picture are read from one state of the screen: the same link before and after the screenshot.
+  for (let attempt = 0; ; attempt++) {
+    const shownLink = ((await link.textContent()) ?? '').trim();
+    const qrPng = await byId(page, 'invite-qr').screenshot();
+    const again = ((await link.textContent()) ?? '').trim();
+    if (again !== shownLink) {
+      if (attempt >= 3) throw new Error('the invitation on the Invite screen keeps changing');
+      continue;
+    }
+    const fromQr = readQrFromPng(qrPng);
+    if (!fromQr) throw new Error('jsQR found no QR code in the screenshot of the Invite screen');
+    return { qrPng, fromQr, shownLink };
+  }
 }
 
 /** Pastes `link` on the Accept screen and submits it. */
