@@ -17,6 +17,7 @@
  *
  *   npm run bench -- channel        (about 1 minute; KITH_BENCH_FULL=1 for longer windows)
  */
+import * as nodeCrypto from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -30,7 +31,7 @@ import { initiateSession } from '../connections/handshake.js';
 import { toHex } from '../shared/bytes.js';
 import type { InstanceId, PersonId } from '../shared/ids.js';
 import { HANDSHAKE_DEADLINE_MS, MAX_WS_PAYLOAD, SEND_HIGH_WATER_BYTES } from '../shared/limits.js';
-import { pairedRatio, report, type ReportRow } from './harness.js';
+import { measureEach, megabytesPerSecond, pairedRatio, report, type ReportRow } from './harness.js';
 import { spawnPeer } from './support/rpc.js';
 import { burstDriver, measureStreams, type Stream } from './support/streaming.js';
 import { printSummary, atLeast, ratioAtLeast, type SummaryRow } from './support/summary.js';
@@ -104,6 +105,9 @@ interface HandshakeFigures {
   /** Listener CPU ms per opened session / raw connection, per window. */
   readonly kithCpu: number[];
   readonly rawCpu: number[];
+  /** Client process CPU ms per completed handshake / raw connection, per window. */
+  readonly kithClientCpu: number[];
+  readonly rawClientCpu: number[];
   readonly clientFailures: Record<string, number>;
   readonly listenerFailures: Record<string, number>;
 }
@@ -116,7 +120,7 @@ async function handshakes(conns: NodeConnections, serverKey: KeyPair, directory:
   let rawOpened = 0;
   const raw = await rawServer((ws) => ws.once('message', () => rawOpened++));
   const clients = spawnPeer(fileURLToPath(new URL('./support/handshakeClients.ts', import.meta.url)), 'handshake-clients');
-  const figures: HandshakeFigures = { kith: [], raw: [], kithCpu: [], rawCpu: [], clientFailures: {}, listenerFailures };
+  const figures: HandshakeFigures = { kith: [], raw: [], kithCpu: [], rawCpu: [], kithClientCpu: [], rawClientCpu: [], clientFailures: {}, listenerFailures };
   try {
     const publics = await clients.call<Uint8Array[]>('keys', { count: HANDSHAKE.concurrency });
     publics.forEach((k, i) => directory.add(k, i));
@@ -142,11 +146,12 @@ async function handshakes(conns: NodeConnections, serverKey: KeyPair, directory:
       for (const [code, n] of Object.entries(result.errors)) figures.clientFailures[code] = (figures.clientFailures[code] ?? 0) + n;
       (mode === 'kith' ? figures.kith : figures.raw).push(((c2 - c1) * 1000) / (t2 - t1));
       (mode === 'kith' ? figures.kithCpu : figures.rawCpu).push((u2 - u1) / Math.max(1, c2 - c1));
+      (mode === 'kith' ? figures.kithClientCpu : figures.rawClientCpu).push(result.cpuMs / Math.max(1, result.completed));
       await sleep(150); // let the closes of this window's connections finish
     };
     await window('raw'); // warm-up of both paths, not counted
     await window('kith');
-    figures.kith.length = figures.raw.length = figures.kithCpu.length = figures.rawCpu.length = 0;
+    for (const list of [figures.kith, figures.raw, figures.kithCpu, figures.rawCpu, figures.kithClientCpu, figures.rawClientCpu]) list.length = 0;
     for (let w = 0; w < HANDSHAKE.windows; w++) {
       await window('raw');
       await window('kith');
@@ -222,6 +227,30 @@ async function connectPairs(conns: NodeConnections, serverKey: KeyPair, director
   };
 }
 
+/** MB/s of bare node:crypto chacha20-poly1305 over `bytes` (no copies beyond what node:crypto makes), CPU clock. */
+async function aeadRates(bytes: number): Promise<{ seal: number; open: number }> {
+  const key = new Uint8Array(32).fill(1);
+  const nonce = new Uint8Array(12);
+  const plaintext = new Uint8Array(bytes).fill(2);
+  const sealOnce = () => {
+    const c = nodeCrypto.createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+    const body = c.update(plaintext);
+    c.final();
+    return [body, c.getAuthTag()] as const;
+  };
+  const [body, tag] = sealOnce();
+  const openOnce = () => {
+    const d = nodeCrypto.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+    d.setAuthTag(tag);
+    const out = d.update(body);
+    d.final();
+    return out;
+  };
+  const opts = { minTimeMs: 100, windows: 5, warmupMs: 50, clock: 'cpu' as const };
+  const [seal, open] = await measureEach([{ name: 'seal', fn: sealOnce }, { name: 'open', fn: openOnce }], opts);
+  return { seal: megabytesPerSecond(seal!, bytes), open: megabytesPerSecond(open!, bytes) };
+}
+
 async function main(): Promise<void> {
   const serverKey = await crypto.x25519Generate();
   const directory = new BenchDirectory();
@@ -238,6 +267,7 @@ async function main(): Promise<void> {
     report([
       { name: 'handshakes/s at the listener (upgrade + IK + confirm)', value: kithRate, unit: '/s', baseline: { name: 'raw ws open + first message', value: rawRate }, ratio: hsRatio },
       { name: 'listener CPU per handshake', value: kithCpu * 1000, unit: 'µs', baseline: { name: 'raw ws per connection', value: rawCpu * 1000 } },
+      { name: 'client process CPU per handshake', value: median(h.kithClientCpu) * 1000, unit: 'µs', baseline: { name: 'raw ws per connection', value: median(h.rawClientCpu) * 1000 } },
     ]);
     console.log(`  windows kith: ${h.kith.map((x) => x.toFixed(0)).join(' ')}  raw: ${h.raw.map((x) => x.toFixed(0)).join(' ')}`);
     console.log(`  client failures: ${JSON.stringify(h.clientFailures)}  listener refusals: ${JSON.stringify(h.listenerFailures)}`);
@@ -275,6 +305,14 @@ async function main(): Promise<void> {
           ratio,
           ...(large ? { target: ratioAtLeast(0.5) } : {}),
         });
+        if (large) {
+          // Sender and receiver share this one thread, so a secure channel pays ws + seal + open in
+          // series: the best it could do is 1 / (1/raw + 1/seal + 1/open), with the AEAD measured now.
+          const aead = await aeadRates(c.bytes);
+          const ceiling = 1 / (1 / base + 1 / aead.seal + 1 / aead.open);
+          rows.push({ name: `  same, against raw ws + bare AEAD in series`, value, unit, baseline: { name: 'ceiling', value: ceiling } });
+          streamRows.push({ name: `  bare chacha20-poly1305 ${c.label} seal / open`, value: aead.seal, unit: 'MB/s', baseline: { name: 'open', value: aead.open } });
+        }
       }
       report(streamRows);
     } finally {

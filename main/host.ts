@@ -184,7 +184,15 @@ export async function startHost(opts: HostOptions): Promise<AppHost> {
     // The handler needs the origin, which needs the port: requests that arrive in between get 503.
     let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => void res.writeHead(503).end();
     const open = (port: number) =>
-      openNodeInstance({ home, identity: identity!, crypto, now, listen: { host: opts.listen.host, port }, httpHandler: (req, res) => handle(req, res) });
+      openNodeInstance({
+        home,
+        identity: identity!,
+        crypto,
+        now,
+        // In LAN mode the app's page is still served on loopback, the only secure context it can get.
+        listen: { host: opts.listen.host, port, alsoLoopback: !opts.listen.loopback },
+        httpHandler: (req, res) => handle(req, res),
+      });
     const wanted = opts.listen.port || (await previousPort(home, opts.listen));
     try {
       node = await open(wanted ?? 0);
@@ -195,7 +203,7 @@ export async function startHost(opts: HostOptions): Promise<AppHost> {
     }
     const { instance, listener } = node;
     if (!listener) throw new KithError('INTERNAL', 'the main instance did not start its listener');
-    const origin = appOrigin(listener.host, listener.port);
+    const origin = appOrigin(opts.listen.loopback ? listener.host : '127.0.0.1', listener.port);
     listener.policy.allowOrigin(origin);
     handle = rendererHandler(files, origin);
     await writeServeRecord(home, { url: listener.url, pid, startedAt: new Date(now()).toISOString() });

@@ -5,6 +5,7 @@
  * Uint8Arrays and Maps survive the trip.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 
 interface Request {
   readonly id: number;
@@ -33,10 +34,17 @@ export interface PeerProcess {
 const DEFAULT_CALL_TIMEOUT_MS = 600_000;
 const STOP_GRACE_MS = 10_000;
 
-/** Starts `file` as a child process (TypeScript through tsx) and returns its RPC handle. */
+/**
+ * Starts `file` as a child process (TypeScript through tsx) and returns its RPC handle. With
+ * KITH_BENCH_CPU_PROF=DIR in the environment, every child writes a V8 CPU profile into DIR
+ * (`node --cpu-prof`) under DIR/NAME, for finding where a benchmark's time goes.
+ */
 export function spawnPeer(file: string, name: string, options: { execArgv?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): PeerProcess {
+  const profileDir = process.env.KITH_BENCH_CPU_PROF;
+  // One directory per child: tsx's loader thread writes a profile of its own next to the main thread's.
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
   const child: ChildProcess = fork(file, [name], {
-    execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+    execArgv: ['--import', 'tsx', ...profile, ...(options.execArgv ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
     env: options.env ?? process.env,

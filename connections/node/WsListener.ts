@@ -5,7 +5,7 @@
  * handler (the app host serves the renderer from the same origin), or get 404.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { HostOriginPolicy, AttemptLimiter } from '../gates.js';
 import { wrapWebSocket } from '../transports/wsTransport.js';
@@ -26,6 +26,13 @@ export interface ListenerOptions {
   readonly handshakeDeadlineMs?: number;
   readonly maxConcurrentHandshakes?: number;
   readonly attemptsPerMinute?: number;
+  /**
+   * Also accept on 127.0.0.1 (same port) when `host` is a LAN address: the app's own page must
+   * stay on loopback, the only secure context a plain-http page gets (WebCrypto and Web Locks
+   * need one), while other devices reach the LAN address. One HTTP server and one router
+   * handle both sockets.
+   */
+  readonly alsoLoopback?: boolean;
   /** Serves non-WebSocket requests (after the Host check). */
   readonly httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   readonly now?: () => number;
@@ -87,8 +94,26 @@ export class WsListener {
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : opts.port;
-    return new WsListener(server, opts.host, port, opts, onAccepted, onRefused);
+    const extra: NetServer[] = [];
+    if (opts.alsoLoopback && !isLoopback(opts.host)) {
+      const loop = createNetServer((socket) => server.emit('connection', socket));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          loop.once('error', (err) => reject(new KithError('UNREACHABLE', `cannot also listen on 127.0.0.1:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+          loop.listen(port, '127.0.0.1', () => resolve());
+        });
+      } catch (err) {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        throw err;
+      }
+      extra.push(loop);
+    }
+    const listener = new WsListener(server, opts.host, port, opts, onAccepted, onRefused);
+    listener.extraServers = extra;
+    return listener;
   }
+
+  private extraServers: NetServer[] = [];
 
   /** The WebSocket URL peers dial. */
   get url(): string {
@@ -110,6 +135,7 @@ export class WsListener {
     this.pending.clear();
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
+    await Promise.all(this.extraServers.map((x) => new Promise<void>((resolve) => x.close(() => resolve()))));
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections?.();
   }
@@ -182,4 +208,8 @@ export class WsListener {
       this.onAccepted({ transport, remoteAddress, acceptedAt, release: () => this.release(socket) });
     });
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

@@ -25,7 +25,14 @@ export interface NodeInstanceOptions {
   readonly identity: LocalIdentity;
   readonly crypto?: CryptoProvider;
   /** Where to listen; omit for a dial-only instance. 127.0.0.1 unless LAN binding is chosen explicitly. */
-  readonly listen?: { readonly host: string; readonly port: number; readonly extraHosts?: readonly string[]; readonly allowedOrigins?: readonly string[] };
+  readonly listen?: {
+    readonly host: string;
+    readonly port: number;
+    readonly extraHosts?: readonly string[];
+    readonly allowedOrigins?: readonly string[];
+    /** Also accept on 127.0.0.1 when `host` is a LAN address (the app's page stays on loopback). */
+    readonly alsoLoopback?: boolean;
+  };
   /** Local address to dial from (tests use 127.0.0.x as separate devices). */
   readonly localAddress?: string;
   /** Endpoints to advertise instead of the listener URL (e.g. a LAN name). */

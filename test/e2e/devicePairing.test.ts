@@ -100,12 +100,21 @@ test('QR pairing through the camera (Chromium\'s fake camera playing the code) a
   await writeQrVideo(cameraFile, decodePng(byCamera.qrPng));
   const before = paired(appB, 'invitee');
   await navigate(pageB, 'accept');
+  // Count camera starts, to know the code came in through the camera and nothing else.
+  await pageB.evaluate(() => {
+    const devices = navigator.mediaDevices;
+    const original = devices.getUserMedia.bind(devices);
+    (window as unknown as { cameraStarts: number }).cameraStarts = 0;
+    devices.getUserMedia = (constraints) => {
+      (window as unknown as { cameraStarts: number }).cameraStarts++;
+      return original(constraints);
+    };
+  });
   await byId(pageB, 'accept-scan').click();
-  await pageB.waitForFunction(() => {
-    const v = document.querySelector('[data-testid="accept-video"]') as HTMLVideoElement | null;
-    return !!v && (v.srcObject !== null || v.readyState > 0);
-  }, undefined, { timeout: UI_TIMEOUT_MS }).catch(() => {});
   await appB.waitFor(() => paired(appB, 'invitee') > before);
+  assert.equal(await pageB.evaluate(() => (window as unknown as { cameraStarts: number }).cameraStarts), 1, 'the camera was started once');
+  await byId(pageB, 'accept-result').filter({ hasText: 'node-ann' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  await screenshot(pageB, 'accept-camera');
   await byId(pageA, 'invite-expiry').filter({ hasText: /used/i }).waitFor({ timeout: UI_TIMEOUT_MS });
 
   // Picture: the screenshot PNG handed to the Accept screen's file input.

@@ -82,8 +82,10 @@ after(async () => {
 });
 
 test('a second tab of the same profile shows "already open" and leaves the connection alone', { timeout: TIMEOUT_MS }, async () => {
-  const opened = app.lines.filter((l) => l.event === 'connection:opened').length;
+  const pairings = app.lines.filter((l) => String(l.event).startsWith('pairing:')).length;
   const second = await owner!.context.newPage();
+  const sockets: string[] = [];
+  second.on('websocket', (ws) => sockets.push(ws.url()));
   // Even with the invitation link in hand, the second tab does not connect.
   await second.goto(app.appUrl);
   await byId(second, 'already-open').waitFor({ timeout: UI_TIMEOUT_MS });
@@ -91,8 +93,11 @@ test('a second tab of the same profile shows "already open" and leaves the conne
   assert.equal(new URL(second.url()).hash, '', 'the second tab dropped the link from its address bar too');
   await screenshot(second, 'already-open');
   await second.waitForTimeout(1_000);
+  assert.deepEqual(sockets, [], 'the second tab opened no socket to main');
+  assert.equal(app.lines.filter((l) => String(l.event).startsWith('pairing:')).length, pairings, 'nothing tried to pair');
   await waitConnected(page);
-  assert.equal(app.lines.filter((l) => l.event === 'connection:opened').length, opened, 'no new connection to main');
+  const renderers = ((await kith(home, 'contacts')).lines as Array<{ relation: string }>).filter((c) => c.relation === 'renderer');
+  assert.equal(renderers.length, 1);
   await second.close();
 });
 

@@ -166,3 +166,34 @@ test('attempts per address are limited', async () => {
   assert.equal(statuses.filter((s) => /429/.test(s)).length, 2);
   await b.conns.close();
 });
+
+test('a LAN listener also accepts on loopback, where the app page lives', async (t) => {
+  const { networkInterfaces } = await import('node:os');
+  const lan = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  if (!lan) {
+    t.skip('this machine has no non-loopback IPv4 address to bind');
+    return;
+  }
+  const id = await makeIdentity('lan');
+  const directory = new TestDirectory();
+  const conns = await startNodeConnections({ crypto, staticKeyPair: staticKeyPair(id), peers: directory, listen: { host: lan, port: 0, alsoLoopback: true } });
+  const port = conns.listener!.port;
+  assert.equal(conns.listener!.url, `ws://${lan}:${port}/kith/v1`);
+  const get = (address: string, host: string) =>
+    new Promise<string>((resolve) => {
+      const s = tcpConnect(port, address);
+      let data = '';
+      s.on('data', (d) => {
+        data += d.toString('latin1');
+        if (data.includes('\r\n')) s.destroy();
+      });
+      s.on('close', () => resolve(data.split('\r\n')[0] || 'closed'));
+      s.on('error', () => resolve('error'));
+      s.write(`GET /anything HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
+    });
+  // Both sockets reach the same HTTP server and the same gates.
+  assert.match(await get('127.0.0.1', '127.0.0.1'), /404/);
+  assert.match(await get(lan, lan), /404/);
+  assert.match(await get(lan, 'evil.example'), /421/);
+  await conns.close();
+});
