@@ -69,6 +69,9 @@ before(async () => {
   owner = await launchProfile({ args: [`--host-resolver-rules=MAP ${REBIND_NAME} 127.0.0.2`] });
   page = await owner.page();
   await completeFirstRun(page, app.appUrl, 'ann');
+  // The page shows "connected" before main has necessarily printed its pairing event: wait for
+  // it, so the first test's count of pairing events starts after the renderer's own pairing.
+  await app.waitFor((l) => l.event === 'pairing:paired');
 });
 
 after(async () => {
