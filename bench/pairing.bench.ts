@@ -27,6 +27,7 @@ import type { PeerDecision, PeerRef } from '../connections/Router.js';
 import { dialWebSocket } from '../connections/transports/wsTransport.js';
 import { initiateSession } from '../connections/handshake.js';
 import { equalBytes } from '../shared/bytes.js';
+import { DurableJsonFile } from '../shared/node/DurableJsonFile.js';
 import type { InstanceId, PersonId } from '../shared/ids.js';
 import { HANDSHAKE_DEADLINE_MS, MAX_WS_PAYLOAD } from '../shared/limits.js';
 import { report } from './harness.js';
@@ -117,6 +118,16 @@ async function main(): Promise<void> {
     }
     const seconds = (performance.now() - started) / 1000;
 
+    // A pairing makes three durable state writes (the invitation, the inviter's consume + contact,
+    // the invitee's contact): time one such write of a small document on the same disk.
+    const durable = new DurableJsonFile<{ n: number; pad: string }>(join(root, 'probe', 'state.json'), (v) => v as { n: number; pad: string });
+    const writeMs: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = performance.now();
+      await durable.write({ n: i, pad: 'x'.repeat(2000) });
+      writeMs.push(performance.now() - t0);
+    }
+
     const firstTenth = pairMs.slice(0, Math.ceil(RUNS / 10));
     const lastTenth = pairMs.slice(-Math.ceil(RUNS / 10));
     console.log(`${RUNS} pairings (+${WARMUP_RUNS} warm-up), each with a fresh invitee; ${RUNS} bare IK handshakes interleaved (${seconds.toFixed(1)} s)`);
@@ -124,6 +135,7 @@ async function main(): Promise<void> {
       { name: 'pairing end to end, median', value: median(pairMs), unit: 'ms', baseline: { name: 'bare IK handshake, median', value: median(ikMs) } },
       { name: 'pairing end to end, p99', value: percentile(pairMs, 99), unit: 'ms', baseline: { name: 'bare IK handshake, p99', value: percentile(ikMs, 99) } },
       { name: '  of which invite() (registry entry stored), median', value: median(inviteMs), unit: 'ms' },
+      { name: '  three durable state writes (DurableJsonFile, 2 KB), median', value: 3 * median(writeMs), unit: 'ms' },
       { name: 'CPU per pairing (both sides), median', value: median(pairCpu), unit: 'ms', baseline: { name: 'CPU per IK handshake (both sides)', value: median(ikCpu) } },
       { name: 'pairing median, first tenth of runs', value: median(firstTenth), unit: 'ms', baseline: { name: 'last tenth (inviter holds more contacts)', value: median(lastTenth) } },
     ]);
@@ -131,6 +143,7 @@ async function main(): Promise<void> {
       { name: 'pairing end to end, median', value: median(pairMs), unit: 'ms', baseline: { name: 'bare IK', value: median(ikMs) } },
       { name: 'pairing end to end, p99', value: percentile(pairMs, 99), unit: 'ms', baseline: { name: 'bare IK', value: percentile(ikMs, 99) } },
       { name: 'CPU per pairing, median', value: median(pairCpu), unit: 'ms', baseline: { name: 'IK', value: median(ikCpu) } },
+      { name: 'pairing minus its 3 durable writes, median', value: median(pairMs) - 3 * median(writeMs), unit: 'ms', baseline: { name: 'bare IK', value: median(ikMs) } },
     ];
     printSummary(`issue 4 — pairing over ${RUNS} runs (no numeric target: context)`, rows);
   } finally {

@@ -272,3 +272,13 @@ export const RENDERER_DIAL_BACKOFF_MIN_MS = 500;
 export const RENDERER_DIAL_BACKOFF_MAX_MS = 5_000;
 /** A file being sent reports its progress to the screen at most this often: each report re-renders the window, and a large file is read in thousands of pieces. */
 export const UPLOAD_PROGRESS_INTERVAL_MS = 100;
+
+// ---- responsiveness under load (test/reliability) -----------------------------------
+
+/**
+ * Signature checks one ObjectVerifier keeps in flight at once (all sync sessions of an instance share it). Node verifies on
+ * libuv's threadpool, which also runs every file operation: 50 peers syncing at once queued thousands of checks there, so a
+ * pairing's fsync or an invitation's write waited seconds behind them (measured, test/reliability/manyPeers). 32 keeps the
+ * 4 threads busy (throughput within noise of unbounded) while other work waits behind at most ~32 × 0.1 ms.
+ */
+export const VERIFY_CONCURRENCY = 32;

@@ -6,7 +6,9 @@
  * - an Access grant may only cover objects its own person authored (or unsigned objects,
  *   which anyone holding them may share) and ids its person owns;
  * - an AccessRevoke may only withdraw a grant of its own person.
- * Signatures of a batch are verified concurrently (in Node on the threadpool, using both cores).
+ * Signatures of a batch are verified concurrently (in Node on the threadpool, using both cores),
+ * at most VERIFY_CONCURRENCY at once per verifier so file I/O and other sessions' work still
+ * get threadpool turns.
  */
 import type { CryptoProvider } from '../../shared/crypto/CryptoProvider.js';
 import type { ObjectStore } from '../ObjectStore.js';
@@ -17,12 +19,16 @@ import { serializeChecked, type JsonValue } from '../../shared/canonical.js';
 import { KithError } from '../../shared/errors.js';
 import { fromBase64url, utf8 } from '../../shared/bytes.js';
 import type { ObjectHash, PersonId } from '../../shared/ids.js';
+import { VERIFY_CONCURRENCY } from '../../shared/limits.js';
 
 /** Parsed records kept for verification (instances, certificates, ids, grants): bounded. */
 const RECORD_CACHE_ENTRIES = 20_000;
 
 export class ObjectVerifier {
   private readonly records = new Map<string, KithObject>();
+  /** Signature checks in flight, and the ones waiting for a slot (see VERIFY_CONCURRENCY). */
+  private verifying = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(
     private readonly crypto: CryptoProvider,
@@ -97,7 +103,7 @@ export class ObjectVerifier {
     if (signatures && signKey) {
       // The described value already passed the JSON gate: serialize the unsigned form without walking it again.
       const digest = this.crypto.sha256(utf8(serializeChecked(unsigned(item.object) as JsonValue)));
-      const ok = await this.crypto.ed25519Verify(signKey, digest, fromBase64url(o.sig as string));
+      const ok = await this.bounded(() => this.crypto.ed25519Verify(signKey, digest, fromBase64url(o.sig as string)));
       if (!ok) throw new KithError(item.type === 'InstanceCertificate' ? 'CERTIFICATE_INVALID' : 'SIGNATURE_INVALID', `${item.type}: the signature does not verify`);
     }
   }
@@ -159,6 +165,18 @@ export class ObjectVerifier {
     if (obj.$type === 'Id') return o.owner as PersonId;
     if (obj.$type === 'InstanceCertificate' || obj.$type === 'Profile') return o.person as PersonId;
     return undefined;
+  }
+
+  /** Runs `check` once fewer than VERIFY_CONCURRENCY are in flight, so bulk verification cannot fill the threadpool. */
+  private async bounded<T>(check: () => Promise<T>): Promise<T> {
+    if (this.verifying >= VERIFY_CONCURRENCY) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.verifying++;
+    try {
+      return await check();
+    } finally {
+      this.verifying--;
+      this.waiting.shift()?.();
+    }
   }
 
   private remember(hash: string, obj: KithObject): void {
