@@ -132,7 +132,9 @@ export class PairingService implements PairingGate {
       await session.send(encodePairingMessage(welcome));
       this.finish('inviter', session, peer, sas);
     } catch (err) {
-      const e = toKithError(err, 'PROTOCOL_ERROR');
+      // Everything the peer can get wrong throws a KithError with its code; anything else is
+      // ours (a failed state write, say): INTERNAL, which is not held against the invitation.
+      const e = toKithError(err, 'INTERNAL');
       if (e.code === 'IDENTITY_INVALID' || e.code === 'KEY_MISMATCH' || e.code === 'CERTIFICATE_INVALID' || e.code === 'PROTOCOL_ERROR') {
         await this.opts.registry.recordFailure(inviteId).catch(() => {});
       }
@@ -176,12 +178,12 @@ export class PairingService implements PairingGate {
         });
         return this.finish('invitee', session, peer, shortAuthString(crypto, session.info.handshakeHash));
       } catch (err) {
-        const e = toKithError(err, 'PROTOCOL_ERROR');
+        const e = toKithError(err, 'INTERNAL');
         session.close(e.code);
         throw e;
       }
     } catch (err) {
-      const e = toKithError(err, 'PROTOCOL_ERROR');
+      const e = toKithError(err, 'INTERNAL');
       this.events.emit('failed', { role: 'invitee', code: e.code, message: e.message });
       throw e;
     }

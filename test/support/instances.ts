@@ -3,7 +3,9 @@ import { Instance, type InstanceOptions } from '../../instance/Instance.js';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
 import { openMemoryStore } from '../../chum/stores/memoryStore.js';
 import { MemoryAdapter } from '../../shared/StateDocument.js';
+import type { Adapter } from 'lowdb';
 import type { PairingDocument } from '../../pairing/records.js';
+import type { Transport } from '../../connections/Transport.js';
 import type { MarksDocument } from '../../chum/sync/marks.js';
 import type { ObjectStore } from '../../chum/ObjectStore.js';
 import type { LocalIdentity } from '../../shared/identity.js';
@@ -13,18 +15,20 @@ export interface MemoryInstanceOptions {
   readonly listen?: boolean;
   readonly now?: () => number;
   readonly confirmPairing?: InstanceOptions['confirmPairing'];
-  /** Reuse state across a "restart". */
+  /** Reuse state across a "restart" (or keep the pairing state in a file). */
   readonly identity?: LocalIdentity;
-  readonly pairingState?: MemoryAdapter<PairingDocument>;
+  readonly pairingState?: Adapter<PairingDocument>;
   readonly marksState?: MemoryAdapter<MarksDocument>;
   readonly store?: ObjectStore;
   readonly fromAddress?: string;
+  /** Sees (and may wrap) every transport this instance dials, e.g. to act when a given frame is sent. */
+  readonly tapDial?: (transport: Transport) => Transport;
 }
 
 export interface MemoryInstance {
   readonly instance: Instance;
   readonly identity: LocalIdentity;
-  readonly pairingState: MemoryAdapter<PairingDocument>;
+  readonly pairingState: Adapter<PairingDocument>;
   readonly marksState: MemoryAdapter<MarksDocument>;
   readonly store: ObjectStore;
 }
@@ -45,7 +49,10 @@ export async function memoryInstance(net: MemoryNetwork, name: string, opts: Mem
       pairingState,
       marksState,
       now: opts.now,
-      dial: (u) => net.dial(u, opts.fromAddress),
+      dial: async (u) => {
+        const transport = await net.dial(u, opts.fromAddress);
+        return opts.tapDial ? opts.tapDial(transport) : transport;
+      },
       listen: opts.listen === false ? undefined : async (accept) => {
         const stop = net.listen(url, accept);
         return { url, close: async () => void stop() };
