@@ -22,6 +22,7 @@ import type { ObjectVerifier } from './model/verify.js';
 import type { ObjectHash, PersonId } from '../shared/ids.js';
 import { currentVersion, type VersionInfo } from './model/versions.js';
 import { TypedEmitter } from '../shared/events.js';
+import { ACCESS_SCAN_PAGE_ENTRIES } from '../shared/limits.js';
 
 interface Grant {
   readonly person: PersonId;
@@ -50,8 +51,6 @@ export interface AccessIndexOptions {
   readonly isCompanion: (person: PersonId) => boolean;
 }
 
-const SCAN_PAGE = 10_000;
-
 export class AccessIndex {
   readonly events = new TypedEmitter<AccessEvents>();
   private readonly instancePerson = new Map<string, PersonId>();
@@ -76,7 +75,7 @@ export class AccessIndex {
   static async open(opts: AccessIndexOptions): Promise<AccessIndex> {
     const index = new AccessIndex(opts);
     for (let after = 0; ; ) {
-      const page = opts.store.since(after, SCAN_PAGE);
+      const page = opts.store.since(after, ACCESS_SCAN_PAGE_ENTRIES);
       if (page.length === 0) break;
       await index.ingest(page, false);
       after = page[page.length - 1]!.seq;
@@ -218,7 +217,7 @@ export class AccessIndex {
     const hashes = new Set<string>();
     const a: Allowed = { hashes, ids };
     for (let after = 0; ; ) {
-      const page = this.opts.store.since(after, SCAN_PAGE);
+      const page = this.opts.store.since(after, ACCESS_SCAN_PAGE_ENTRIES);
       if (page.length === 0) break;
       for (const meta of page) if (meta.seq <= this.indexedSeq && this.includes(person, a, meta)) roots.push(meta.hash);
       after = page[page.length - 1]!.seq;

@@ -13,7 +13,8 @@ import type { PeerDecision, PeerDirectory, PeerRef } from '../connections/Router
 import type { DialTarget } from '../connections/Dialer.js';
 import type { VerifiedIdentity } from '../shared/identity.js';
 import type { PersonId } from '../shared/ids.js';
-import { MAX_CONTACTS, MAX_INSTANCES_PER_CONTACT, type ContactRecord, type PairingDocument, type Relation } from './records.js';
+import type { ContactRecord, PairingDocument, Relation } from './records.js';
+import { MAX_CONTACTS, MAX_INSTANCES_PER_CONTACT } from '../shared/limits.js';
 import { KithError } from '../shared/errors.js';
 import { fromBase64url, toHex } from '../shared/bytes.js';
 

@@ -16,14 +16,14 @@ import type { InviteId } from '../shared/ids.js';
 import type { Invitation, InvitePurpose } from './invitation.js';
 import { invitationToLink, invitationName } from './invitation.js';
 import { deriveInviteSecrets } from '../connections/handshake.js';
-import { MAX_INVITE_RECORDS, type InviteRecord, type InviteStatus, type PairingDocument } from './records.js';
+import type { InviteRecord, InviteStatus, PairingDocument } from './records.js';
 import { KithError, type ErrorCode } from '../shared/errors.js';
 import { fromBase64url, toBase64url, toHex, utf8 } from '../shared/bytes.js';
-import { INVITE_DEFAULT_TTL_SECONDS, INVITE_MAX_FAILED_ATTEMPTS, INVITE_MAX_TTL_SECONDS, MAX_OPEN_INVITES } from '../shared/limits.js';
+import {
+  INVITE_CLOSED_RETENTION_SECONDS, INVITE_DEFAULT_TTL_SECONDS, INVITE_MAX_FAILED_ATTEMPTS, INVITE_MAX_TTL_SECONDS, MAX_INVITE_RECORDS, MAX_OPEN_INVITES,
+} from '../shared/limits.js';
 
 const REGISTRY_INFO = utf8('kith invite registry');
-/** Closed invitations older than this are pruned (they only serve precise error messages). */
-const CLOSED_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 
 export interface RegistryOptions {
   readonly crypto: CryptoProvider;
@@ -196,7 +196,7 @@ export class InvitationRegistry {
     const now = this.nowSeconds();
     doc.invites = doc.invites.filter((r) => {
       const closedAt = r.closedAt ?? (now >= r.expiresAt ? r.expiresAt : undefined);
-      return closedAt === undefined || now - closedAt < CLOSED_RETENTION_SECONDS;
+      return closedAt === undefined || now - closedAt < INVITE_CLOSED_RETENTION_SECONDS;
     });
     while (doc.invites.length >= MAX_INVITE_RECORDS) {
       const i = doc.invites.findIndex((r) => this.statusOf(r) !== 'open');

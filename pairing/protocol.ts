@@ -16,12 +16,10 @@ import { PublicIdentity, type LocalIdentity } from '../shared/identity.js';
 import { ERROR_CODES, KithError, type ErrorCode } from '../shared/errors.js';
 import { concatBytes, fromBase64url, toBase64url, utf8, readU32 } from '../shared/bytes.js';
 import { parseJson } from '../shared/canonical.js';
-import { MAX_ENDPOINTS, MAX_ENDPOINT_LENGTH } from '../shared/limits.js';
+import { MAX_ENDPOINTS, MAX_ENDPOINT_LENGTH, MAX_PAIRING_MESSAGE_BYTES } from '../shared/limits.js';
 
 const BINDING_LABEL = utf8('kith pair binding v1');
 const SAS_INFO = utf8('kith pairing sas');
-/** Pairing messages carry one identity (~1 KB); 16 KiB is plenty and bounds parsing. */
-export const MAX_PAIRING_MESSAGE_BYTES = 16 * 1024;
 const ENDPOINT_RE = /^wss?:\/\/[^\s/?#@]+\/kith\/v1$/;
 
 export type Role = 'invitee' | 'inviter';

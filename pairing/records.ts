@@ -9,18 +9,13 @@ import {
 } from 'class-validator';
 import { Nested, NestedArray, HASH_HEX_RE, validateSchema } from '../shared/schema.js';
 import { PersonRecord, InstanceRecord, InstanceCertificate, Profile } from '../shared/identity.js';
-import { MAX_ENDPOINTS, MAX_ENDPOINT_LENGTH, MAX_OPEN_INVITES } from '../shared/limits.js';
+import { MAX_CONTACTS, MAX_ENDPOINTS, MAX_ENDPOINT_LENGTH, MAX_INSTANCES_PER_CONTACT, MAX_INVITE_RECORDS } from '../shared/limits.js';
 import type { InstanceId, InviteId, PersonId } from '../shared/ids.js';
 
 const INVITE_ID_RE = /^[0-9a-f]{32}$/;
 /** base64url of 16 bytes. */
 const NONCE_RE = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 const MAX_TIME = Number.MAX_SAFE_INTEGER;
-/** Contacts per instance and instances per contact: generous bounds so a state file cannot grow without limit. */
-export const MAX_CONTACTS = 10_000;
-export const MAX_INSTANCES_PER_CONTACT = 64;
-/** Closed invitations are kept (for precise errors: "used" rather than "unknown") up to this many. */
-export const MAX_INVITE_RECORDS = MAX_OPEN_INVITES * 4;
 
 export type InviteStatus = 'open' | 'used' | 'revoked' | 'burned';
 export type Relation = 'contact' | 'renderer' | 'main';

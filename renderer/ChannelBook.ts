@@ -19,8 +19,7 @@ import type { JsonObject } from '../shared/canonical.js';
 import { verifyObjectSignature } from '../shared/objects.js';
 import { fromBase64url } from '../shared/bytes.js';
 import { KithError } from '../shared/errors.js';
-import { TYPE_LIMITS } from '../chum/model/types.js';
-import { BLOB_CHUNK_BYTES, MAX_CHANNEL_MESSAGES_SHOWN, MAX_NAME_LENGTH, STORE_LIST_PAGE_ENTRIES, UPLOAD_PROGRESS_INTERVAL_MS } from '../shared/limits.js';
+import { BLOB_CHUNK_BYTES, MAX_CHANNEL_MESSAGES_SHOWN, MAX_NAME_LENGTH, STORE_LIST_PAGE_ENTRIES, TYPE_LIMITS, UPLOAD_PROGRESS_INTERVAL_MS } from '../shared/limits.js';
 
 export interface ChannelSummary {
   /** The channel's Id hash (what entries and grants name). */
@@ -129,8 +128,6 @@ interface LoadedEntry {
 }
 
 const MIME_RE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
-/** FileRef's bound on `mime` (chum/model/types.ts); a longer type is left out rather than refused. */
-const MAX_MIME_LENGTH = 100;
 
 export class ChannelBook {
   private readonly channels = new Map<string, ChannelSummary>();
@@ -238,7 +235,7 @@ export class ChannelBook {
               }
             });
       const { manifest, size } = await this.opts.chum.putBlob(counted, (stored) => show(Math.max(stored, read)));
-      const mime = file.type && file.type.length <= MAX_MIME_LENGTH && MIME_RE.test(file.type) ? file.type : undefined;
+      const mime = file.type && file.type.length <= TYPE_LIMITS.maxMime && MIME_RE.test(file.type) ? file.type : undefined;
       const ref: JsonObject = { manifest, name, size, ...(mime ? { mime } : {}) };
       return await this.post({ $type: 'ChannelEntry', channel, hlc: this.opts.chum.clock.now(), file: ref, name: this.myName() });
     } finally {

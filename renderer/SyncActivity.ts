@@ -5,6 +5,7 @@
  * with this window; that row is the mirror of one of ours and is left out.
  */
 import type { ProgressInfo } from './mainState.js';
+import { MAX_SYNC_ACTIVITY_ROWS } from '../shared/limits.js';
 
 export type ActivitySource = 'window' | 'main';
 
@@ -17,9 +18,6 @@ export interface SyncRow extends ProgressInfo {
   readonly fraction: number;
 }
 
-/** Rows kept at most (one per peer and direction; main has few peers online at once). */
-const MAX_ROWS = 256;
-
 export class SyncActivity {
   private readonly rows = new Map<string, SyncRow>();
 
@@ -30,7 +28,7 @@ export class SyncActivity {
   update(source: ActivitySource, p: ProgressInfo): boolean {
     if (source === 'main' && p.peerInstanceId === this.self) return false;
     const key = `${source}:${p.peerInstanceId}:${p.direction}`;
-    if (!this.rows.has(key) && this.rows.size >= MAX_ROWS) return false;
+    if (!this.rows.has(key) && this.rows.size >= MAX_SYNC_ACTIVITY_ROWS) return false;
     this.rows.set(key, { ...p, key, source, fraction: fractionOf(p) });
     return true;
   }

@@ -6,6 +6,7 @@
  */
 import type { PersonId } from '../shared/ids.js';
 import { HASH_HEX_RE } from '../shared/schema.js';
+import { MAX_MAIN_STATE_LIST_ENTRIES, MAX_MAIN_STATE_TEXT_LENGTH } from '../shared/limits.js';
 
 export type LinkState = 'connected' | 'connecting' | 'waiting' | 'idle';
 export type ContactRelation = 'contact' | 'renderer' | 'main';
@@ -63,13 +64,9 @@ export interface ProgressInfo {
   readonly caughtUp: boolean;
 }
 
-/** Lists longer than this are cut (main bounds contacts at 10k; the screen shows far fewer). */
-const MAX_LIST = 10_000;
-const MAX_TEXT = 200;
-
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT;
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_MAIN_STATE_TEXT_LENGTH;
 const isHashText = (v: unknown): v is string => typeof v === 'string' && HASH_HEX_RE.test(v);
 const LINK_STATES: readonly string[] = ['connected', 'connecting', 'waiting', 'idle'];
 const RELATIONS: readonly string[] = ['contact', 'renderer', 'main'];
@@ -78,7 +75,7 @@ const INVITE_STATES: readonly string[] = ['open', 'used', 'revoked', 'burned', '
 function listOf<T>(value: unknown, read: (item: unknown) => T | undefined): T[] {
   if (!Array.isArray(value)) return [];
   const out: T[] = [];
-  for (const item of value.slice(0, MAX_LIST)) {
+  for (const item of value.slice(0, MAX_MAIN_STATE_LIST_ENTRIES)) {
     const parsed = read(item);
     if (parsed !== undefined) out.push(parsed);
   }

@@ -11,6 +11,8 @@ export const MAX_JSON_DEPTH = 64;
 export const MAX_OBJECT_BYTES = 1024 * 1024;
 /** Length of any single JSON string. Bounded by the object size anyway; named so hostile-input tests can aim at it. */
 export const MAX_STRING_LENGTH = MAX_OBJECT_BYTES;
+/** Length of an object's `$type`. Types are short identifiers ("Person", "ChannelEntry"); 64 leaves room for dotted application names. */
+export const MAX_TYPE_LENGTH = 64;
 
 // ---- identity -------------------------------------------------------------------
 
@@ -35,6 +37,8 @@ export const MAX_PASSPHRASE_LENGTH = 1024;
 export const KEYFILE_TEST_MIN_SCRYPT_N = 2 ** 10;
 /** identity.json holds four small public records (~1.5 KiB); anything larger is not ours and is not read into memory. */
 export const MAX_IDENTITY_FILE_BYTES = 64 * 1024;
+/** Small-state files (contacts, invitations, sync marks; shared/node/DurableJsonFile): contacts and invitations are kilobytes; anything bigger is not ours and is not read into memory. */
+export const MAX_STATE_FILE_BYTES = 16 * 1024 * 1024;
 /** kith.lock holds a pid and a start time (< 64 bytes); a bigger file is damaged and is not read whole. */
 export const MAX_LOCK_FILE_BYTES = 256;
 /** Rounds a lock acquisition retries while another process is in the middle of a stale-lock takeover (a few ms each). */
@@ -126,6 +130,16 @@ export const MAX_QR_DECODE_PIXELS = 1024 * 1024;
 export const MAX_QR_TEXT_LENGTH = 7089;
 /** Time a pairing waits for the inviter's person to confirm ("Pair with NAME?"). */
 export const PAIRING_CONFIRM_TIMEOUT_MS = 120_000;
+/** One pairing protocol message carries one identity (~1 KB); 16 KiB is plenty and bounds parsing. */
+export const MAX_PAIRING_MESSAGE_BYTES = 16 * 1024;
+/** Contacts per instance: far above any address book, and it bounds the pairing state file. */
+export const MAX_CONTACTS = 10_000;
+/** Instances (devices) remembered per contact; past this the oldest is forgotten, so one contact cannot grow the state file without limit. */
+export const MAX_INSTANCES_PER_CONTACT = 64;
+/** Invitation records kept, open and closed: closed ones only serve precise errors ("used" rather than "unknown"), so four per open slot is enough. */
+export const MAX_INVITE_RECORDS = MAX_OPEN_INVITES * 4;
+/** Closed invitations older than this are pruned: they only serve precise error messages, and a week covers a link someone finds late in a chat. */
+export const INVITE_CLOSED_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 
 // ---- CHUM -----------------------------------------------------------------------
 
@@ -139,6 +153,48 @@ export const SYNC_WINDOW_BATCHES = 8;
 export const BLOB_CHUNK_BYTES = 1024 * 1024;
 /** Blob chunk requests in flight per peer (pipelined window). */
 export const BLOB_WINDOW_CHUNKS = 4;
+/** Hashes in one OFFER/WANT/CHUNK_REQ/MISSING message: 8k × 32 B = 256 KiB, the size of a sync batch. */
+export const MAX_HASHES_PER_MESSAGE = 8192;
+/** A JSON sync control message is tiny; 4 KiB bounds its parsing. */
+export const MAX_SYNC_CONTROL_BYTES = 4096;
+/** Tasks a peer can have queued per direction in one sync session before it is considered abusive. */
+export const MAX_SYNC_PENDING_TASKS = 64;
+/** WANT answers an importer receives at once; more means the exporter is not following the protocol. */
+export const MAX_PENDING_WANTED_BATCHES = 16;
+/** Offers an importer queues behind its current work; more means the exporter does not wait for answers. */
+export const MAX_QUEUED_OFFERS = 16;
+/** Peers we keep sync marks for; beyond this the oldest are forgotten (they then reconcile), so the marks file stays bounded. */
+export const MAX_MARKS = 10_000;
+/** Store entries read per step when the importer lists what it holds and when the access index scans the store: bounded memory whatever the store's size. */
+export const IMPORT_SCAN_PAGE_ENTRIES = 10_000;
+export const ACCESS_SCAN_PAGE_ENTRIES = 10_000;
+/** Metadata entries the exporter examines per store page while filling a batch: a batch fills after ~100 objects, so a smaller page reads less that is not sent. */
+export const EXPORT_SCAN_PAGE_ENTRIES = 1000;
+/** Parsed records an ObjectVerifier keeps for verification (instances, certificates, ids, grants): bounded memory against a peer that sends many. */
+export const RECORD_CACHE_ENTRIES = 20_000;
+
+/** Limits of CHUM's built-in object types (chum/model/types.ts), each with its reason. */
+export const TYPE_LIMITS = {
+  /** Parents of one version: merges of more than 16 heads at once do not happen in practice. */
+  maxPrev: 16,
+  /** Targets of one Access grant; a bigger share is several grants (keeps grants well under 1 MiB). */
+  maxGrantTargets: 1000,
+  maxGrantIds: 100,
+  maxGrantPersons: 1000,
+  maxGrantGroups: 100,
+  /** Members of one group. */
+  maxGroupMembers: 10_000,
+  /** Chunks of one blob manifest: 15k × 1 MiB ≈ 15 GiB per blob, while the manifest (67 bytes per chunk hash) stays under MAX_OBJECT_BYTES. */
+  maxChunks: 15_000,
+  /** Text of one channel message. */
+  maxText: 16 * 1024,
+  /** Explicit references of an application object. */
+  maxRefs: 1000,
+  /** A file name in a channel. */
+  maxFileName: 255,
+  /** A file's MIME type: common registered types are well under 100 characters (RFC 6838 allows 127 per part); a longer one is refused by the schema and left out by the renderer. */
+  maxMime: 100,
+} as const;
 
 // ---- CHUM set reconciliation (chum/reconcile) -------------------------------------
 
@@ -202,6 +258,8 @@ export const SCRYPT_MAX_P = 16;
 export const SCRYPT_MAX_DKLEN = 1024;
 /** Fields in any one object of a wire schema. Our records have < 20; class-validator costs ~30 µs per unknown key, so wide objects are refused before it runs. */
 export const MAX_SCHEMA_OBJECT_KEYS = 64;
+/** Elements of one array the schema gate's wide-object pre-pass looks into; the JSON gate still walks them all, this only bounds the pre-pass's own work. */
+export const SCHEMA_SCAN_ARRAY_ELEMENTS = 100_000;
 
 // ---- the kith command's control socket and serve (cli/control, cli/commands) -------
 
@@ -219,6 +277,8 @@ export const CONTROL_IDLE_TIMEOUT_MS = 60_000;
 export const CONTROL_RESPONSE_TIMEOUT_MS = PAIRING_CONFIRM_TIMEOUT_MS + 2 * HANDSHAKE_DEADLINE_MS;
 /** Control connections served at once. Each holds a socket and at most one command; a runaway script cannot pile up more. */
 export const MAX_CONTROL_CONNECTIONS = 64;
+/** Error messages in control frames are one short sentence; longer ones are cut, never trusted to be small. */
+export const MAX_CONTROL_ERROR_MESSAGE_LENGTH = 1000;
 /** When the home is locked but its control socket does not answer yet (the owner is still unlocking keys or opening the store), commands retry this long before giving up with HOME_LOCKED. */
 export const CONTROL_OWNER_WAIT_MS = 10_000;
 /** Pause between those retries: a socket appears within one or two of them once the owner is up. */
@@ -252,11 +312,24 @@ export const MAX_RENDERER_FILES = 256;
 export const APP_SHUTDOWN_TIMEOUT_MS = 10_000;
 /** `kith://` links the OS opened before the renderer listened (Electron): a person clicks a few; a flood from a misbehaving launcher is cut off. */
 export const MAX_PENDING_OPENED_LINKS = 8;
+/** keys.safe: a sealed 43-character key is under 200 bytes on every platform; anything bigger is not ours and is not read. */
+export const MAX_SEALED_KEY_BYTES = 4096;
+
+// ---- companion protocol, renderer ↔ main (instance/companion) ------------------------
+
+/** One companion message carries lists of contacts and invitations: 256 KiB bounds parsing. */
+export const MAX_COMPANION_MESSAGE = 256 * 1024;
+/** A companion request main has not answered in this long fails (accepting an invitation includes a handshake and the other side's confirmation). */
+export const COMPANION_CALL_TIMEOUT_MS = 150_000;
+/** Companion requests in flight at once; a runaway page cannot pile up more. */
+export const MAX_COMPANION_PENDING_CALLS = 64;
+/** Sync progress events to a renderer, at most this often per peer and direction: each one re-renders the window. */
+export const COMPANION_PROGRESS_INTERVAL_MS = 250;
 
 // ---- desktop app renderer (renderer/) ----------------------------------------------
 
 /** A small-state document (contacts, invitations, sync marks) read back from the renderer's IndexedDB: kilobytes in practice; the same bound as the Node host's state files, so a damaged record is refused before it is parsed. */
-export const MAX_RENDERER_STATE_BYTES = 16 * 1024 * 1024;
+export const MAX_RENDERER_STATE_BYTES = MAX_STATE_FILE_BYTES;
 /** An image file opened to read a QR code from: photos and screenshots are a few MiB; the decoder works on at most MAX_QR_IMAGE_SIDE² pixels anyway, so a bigger file only costs memory. */
 export const MAX_QR_IMAGE_FILE_BYTES = 32 * 1024 * 1024;
 /** Camera frames handed to the QR decoder at most this often: a scan needs a few frames, and decoding a 720p frame costs ~10–50 ms, so 5 per second keeps the page responsive. */
@@ -272,6 +345,12 @@ export const RENDERER_DIAL_BACKOFF_MIN_MS = 500;
 export const RENDERER_DIAL_BACKOFF_MAX_MS = 5_000;
 /** A file being sent reports its progress to the screen at most this often: each report re-renders the window, and a large file is read in thousands of pieces. */
 export const UPLOAD_PROGRESS_INTERVAL_MS = 100;
+/** Entries of a list main sends (contacts, invitations, instances) the window reads; more are cut. Main bounds contacts at MAX_CONTACTS and the screen shows far fewer. */
+export const MAX_MAIN_STATE_LIST_ENTRIES = 10_000;
+/** Short texts main sends (names, states): names are ≤ MAX_NAME_LENGTH; a longer value is not shown. */
+export const MAX_MAIN_STATE_TEXT_LENGTH = 200;
+/** Rows the sync activity view keeps (one per peer and direction); main has few peers online at once. */
+export const MAX_SYNC_ACTIVITY_ROWS = 256;
 
 // ---- responsiveness under load (test/reliability) -----------------------------------
 

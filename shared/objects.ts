@@ -9,10 +9,8 @@ import { canonicalBytes, type JsonObject, type JsonValue } from './canonical.js'
 import { KithError } from './errors.js';
 import { toHex, fromBase64url, toBase64url } from './bytes.js';
 import type { ObjectHash } from './ids.js';
-import { MAX_OBJECT_BYTES } from './limits.js';
+import { MAX_OBJECT_BYTES, MAX_TYPE_LENGTH } from './limits.js';
 
-/** Longest `$type` name; types are short identifiers like "Person" or "ChannelEntry". */
-const MAX_TYPE_LENGTH = 64;
 const TYPE_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
 export interface KithObject extends JsonObject {
@@ -29,7 +27,7 @@ export function assertKithObject(value: unknown): asserts value is KithObject {
   }
   const type = (value as { $type?: unknown }).$type;
   if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH || !TYPE_RE.test(type)) {
-    throw new KithError('OBJECT_INVALID', 'an object needs a $type of 1–64 letters, digits, "_", "." or "-"');
+    throw new KithError('OBJECT_INVALID', `an object needs a $type of 1–${MAX_TYPE_LENGTH} letters, digits, "_", "." or "-"`);
   }
 }
 
@@ -56,19 +54,26 @@ export function unsigned<T extends KithObject>(obj: T): Omit<T, 'sig'> {
 
 /** Signs `obj` (which must not carry `sig`) with an Ed25519 secret key. */
 export async function signObject<T extends KithObject>(crypto: CryptoProvider, obj: T, secretKey: Uint8Array): Promise<T & { sig: string }> {
+  // Before the `in` test below, which throws an uncoded TypeError for a primitive.
+  assertKithObject(obj);
   if ('sig' in obj) throw new KithError('INVALID_INPUT', 'signObject: object is already signed');
   const digest = crypto.sha256(objectBytes(obj));
   const sig = await crypto.ed25519Sign(secretKey, digest);
   return { ...obj, sig: toBase64url(sig) };
 }
 
-/** True when `obj.sig` is a valid signature of `obj` without `sig` by `publicKey`. Never throws for bad input. */
+/**
+ * True when `obj.sig` is a valid signature of `obj` without `sig` by `publicKey`. Never throws
+ * for bad input: anything that is not a signed Kith object (null, a primitive, an array, a
+ * value whose fields throw when read) resolves to false.
+ */
 export async function verifyObjectSignature(crypto: CryptoProvider, obj: KithObject, publicKey: Uint8Array): Promise<boolean> {
-  const sigText = obj.sig;
-  if (typeof sigText !== 'string' || sigText.length !== 86) return false;
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return false;
   let sig: Uint8Array;
   let digest: Uint8Array;
   try {
+    const sigText: unknown = obj.sig;
+    if (typeof sigText !== 'string' || sigText.length !== 86) return false;
     sig = fromBase64url(sigText);
     digest = crypto.sha256(objectBytes(unsigned(obj)));
   } catch {

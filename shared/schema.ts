@@ -8,11 +8,11 @@
  */
 // class-transformer's @Type reads Reflect.getMetadata; this is the standard polyfill for it.
 import 'reflect-metadata';
-import { plainToInstance, Type, type ClassConstructor } from 'class-transformer';
+import { plainToInstance, Transform, Type, type ClassConstructor } from 'class-transformer';
 import { validateSync, IsObject, ValidateNested, IsArray, ArrayMaxSize, type ValidationError } from 'class-validator';
 import { KithError, type ErrorCode } from './errors.js';
 import { assertJson } from './canonical.js';
-import { MAX_JSON_DEPTH, MAX_SCHEMA_OBJECT_KEYS } from './limits.js';
+import { MAX_JSON_DEPTH, MAX_SCHEMA_OBJECT_KEYS, SCHEMA_SCAN_ARRAY_ELEMENTS } from './limits.js';
 
 /**
  * One nested object (never an array or null): class-validator's ValidateNested alone
@@ -23,6 +23,10 @@ export function Nested(type: () => ClassConstructor<object>): PropertyDecorator 
     IsObject()(target, key as string);
     ValidateNested()(target, key as string);
     Type(type)(target, key as string);
+    // IsObject refuses an array, but ValidateNested would still validate every element (one
+    // error object each: seconds for a 1M-element array). The checked value is the class
+    // instance, not what validateSchema returns, so it may be cut to one that fails alone.
+    Transform(({ value }) => (Array.isArray(value) ? null : value))(target, key as string);
   };
 }
 
@@ -34,6 +38,10 @@ export function NestedArray(type: () => ClassConstructor<object>, max: number): 
     IsObject({ each: true })(target, key as string);
     ValidateNested({ each: true })(target, key as string);
     Type(type)(target, key as string);
+    // ArrayMaxSize refuses a longer array, but ValidateNested would still validate every
+    // element (and descend into elements that are arrays); one past the limit, and a null
+    // for an array element, fail the same way at a bounded cost (see Nested).
+    Transform(({ value }) => (Array.isArray(value) ? value.slice(0, max + 1).map((e: unknown) => (Array.isArray(e) ? null : e)) : value))(target, key as string);
   };
 }
 
@@ -43,7 +51,8 @@ function describeErrors(errors: ValidationError[], prefix = ''): string[] {
   for (const e of errors) {
     const path = prefix ? `${prefix}.${e.property}` : e.property;
     if (e.constraints) for (const msg of Object.values(e.constraints)) out.push(`${path}: ${msg}`);
-    if (e.children?.length) out.push(...describeErrors(e.children, path));
+    // A loop, not push(...): spreading a million child errors overflows the stack.
+    if (e.children?.length) for (const line of describeErrors(e.children, path)) out.push(line);
   }
   return out;
 }
@@ -109,10 +118,14 @@ function findWideObject(value: unknown, max: number): string | undefined {
     if (typeof v !== 'object' || v === null || depth > MAX_JSON_DEPTH || seen.has(v)) continue;
     seen.add(v);
     if (Array.isArray(v)) {
-      const n = Math.min(v.length, 100_000);
+      const n = Math.min(v.length, SCHEMA_SCAN_ARRAY_ELEMENTS);
       for (let i = 0; i < n; i++) stack.push({ v: v[i], path: `${path}[${i}]`, depth: depth + 1 });
       continue;
     }
+    // Only plain objects are walked: Object.keys of an 8 MiB Uint8Array builds 8M strings
+    // (seconds), and the JSON gate refuses every other prototype without listing its keys.
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) continue;
     const keys = Object.keys(v);
     if (keys.length > max) return path;
     for (const k of keys) stack.push({ v: (v as Record<string, unknown>)[k], path: `${path}.${k}`, depth: depth + 1 });

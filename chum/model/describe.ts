@@ -12,9 +12,9 @@ import { PersonRecord, InstanceRecord, InstanceCertificate, Profile } from '../.
 import { KithError } from '../../shared/errors.js';
 import { fromUtf8 } from '../../shared/bytes.js';
 import type { InstanceId, ObjectHash, PersonId } from '../../shared/ids.js';
-import { MAX_OBJECT_BYTES } from '../../shared/limits.js';
+import { MAX_OBJECT_BYTES, TYPE_LIMITS } from '../../shared/limits.js';
 import {
-  IdRecord, VersionRecord, AccessRecord, AccessRevokeRecord, BlobManifestRecord, ChannelEntryRecord, TYPE_LIMITS, isBuiltIn,
+  IdRecord, VersionRecord, AccessRecord, AccessRevokeRecord, BlobManifestRecord, ChannelEntryRecord, isBuiltIn,
 } from './types.js';
 
 /** Who vouches for an object: an instance (checked through its certificate) or a person directly. */

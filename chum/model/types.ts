@@ -13,33 +13,13 @@ import {
   Equals, IsArray, ArrayMaxSize, IsInt, IsOptional, IsString, Length, Matches, Max, Min, MaxLength, IsObject,
 } from 'class-validator';
 import { Nested, HASH_HEX_RE, SIG64_RE } from '../../shared/schema.js';
-import { MAX_NAME_LENGTH, BLOB_CHUNK_BYTES } from '../../shared/limits.js';
+import { MAX_NAME_LENGTH, BLOB_CHUNK_BYTES, TYPE_LIMITS } from '../../shared/limits.js';
 import type { InstanceId, ObjectHash, PersonId } from '../../shared/ids.js';
 
 const MAX_TIME = Number.MAX_SAFE_INTEGER;
 /** base64url of 16 random bytes. */
 const NONCE_RE = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 
-/** Limits of the built-in types, each with its reason. */
-export const TYPE_LIMITS = {
-  /** Parents of one version: merges of more than 16 heads at once do not happen in practice. */
-  maxPrev: 16,
-  /** Targets of one Access grant; a bigger share is several grants (keeps grants well under 1 MiB). */
-  maxGrantTargets: 1000,
-  maxGrantIds: 100,
-  maxGrantPersons: 1000,
-  maxGrantGroups: 100,
-  /** Members of one group. */
-  maxGroupMembers: 10_000,
-  /** Chunks of one blob manifest: 15k × 1 MiB ≈ 15 GiB per blob, while the manifest (67 bytes per chunk hash) stays under MAX_OBJECT_BYTES. */
-  maxChunks: 15_000,
-  /** Text of one channel message. */
-  maxText: 16 * 1024,
-  /** Explicit references of an application object. */
-  maxRefs: 1000,
-  /** A file name in a channel. */
-  maxFileName: 255,
-} as const;
 
 /** The fields every instance-signed object has. */
 export class SignedFields {
@@ -99,7 +79,7 @@ export class FileRef {
   @Matches(HASH_HEX_RE) manifest!: ObjectHash;
   @IsString() @Length(1, TYPE_LIMITS.maxFileName) name!: string;
   @IsInt() @Min(0) @Max(MAX_TIME) size!: number;
-  @IsOptional() @IsString() @MaxLength(100) mime?: string;
+  @IsOptional() @IsString() @MaxLength(TYPE_LIMITS.maxMime) mime?: string;
 }
 
 /** A message (text and/or file) in a channel: the channel is the id of a versioned object of kind "Channel". */

@@ -19,10 +19,8 @@ import { serializeChecked, type JsonValue } from '../../shared/canonical.js';
 import { KithError } from '../../shared/errors.js';
 import { fromBase64url, utf8 } from '../../shared/bytes.js';
 import type { ObjectHash, PersonId } from '../../shared/ids.js';
-import { VERIFY_CONCURRENCY } from '../../shared/limits.js';
+import { RECORD_CACHE_ENTRIES, VERIFY_CONCURRENCY } from '../../shared/limits.js';
 
-/** Parsed records kept for verification (instances, certificates, ids, grants): bounded. */
-const RECORD_CACHE_ENTRIES = 20_000;
 
 export class ObjectVerifier {
   private readonly records = new Map<string, KithObject>();

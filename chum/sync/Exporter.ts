@@ -8,18 +8,16 @@
  */
 import type { SyncContext, SyncPeer } from './context.js';
 import type { HelloMessage } from './wire.js';
-import { Msg, encodeBatch, encodeChunk, encodeHashes, encodePlan, encodeRecon, MAX_HASHES_PER_MESSAGE } from './wire.js';
+import { Msg, encodeBatch, encodeChunk, encodeHashes, encodePlan, encodeRecon } from './wire.js';
 import { Reconciler } from '../reconcile/Reconciler.js';
 import { ReconcileSet } from '../reconcile/ReconcileSet.js';
 import { KithError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import type { ObjectHash } from '../../shared/ids.js';
-import { SYNC_BATCH_BYTES, SYNC_BATCH_OBJECTS, SYNC_WINDOW_BATCHES, BLOB_WINDOW_CHUNKS } from '../../shared/limits.js';
+import { SYNC_BATCH_BYTES, SYNC_BATCH_OBJECTS, SYNC_WINDOW_BATCHES, BLOB_WINDOW_CHUNKS, EXPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE } from '../../shared/limits.js';
 import type { StoredMeta } from '../ObjectStore.js';
 
 type Mode = 'waiting' | 'reconciling' | 'streaming';
-/** Metadata entries examined per store page while filling a batch. */
-const SCAN_PAGE = 1000;
 /** A peer holding at most this many objects is treated as new: its own identity records and little else. */
 const NEARLY_EMPTY_OBJECTS = 32;
 
@@ -210,7 +208,7 @@ export class Exporter {
         let bytes = 0;
         let scanned = this.pos;
         scan: for (;;) {
-          const page = this.ctx.store.since(scanned, SCAN_PAGE);
+          const page = this.ctx.store.since(scanned, EXPORT_SCAN_PAGE_ENTRIES);
           if (page.length === 0) break;
           for (const meta of page) {
             if (meta.seq > limit) break scan;
@@ -279,7 +277,7 @@ export class Exporter {
 
   private *metas(after: number, upTo: number): Generator<StoredMeta> {
     for (let cursor = after; ; ) {
-      const page = this.ctx.store.since(cursor, SCAN_PAGE);
+      const page = this.ctx.store.since(cursor, EXPORT_SCAN_PAGE_ENTRIES);
       if (page.length === 0) return;
       for (const meta of page) {
         if (meta.seq > upTo) return;

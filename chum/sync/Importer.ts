@@ -19,10 +19,9 @@ import { ReconcileSet } from '../reconcile/ReconcileSet.js';
 import { KithError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import type { ObjectHash } from '../../shared/ids.js';
-import { BLOB_WINDOW_CHUNKS, SYNC_WINDOW_BATCHES, SYNC_WANT_TIMEOUT_MS } from '../../shared/limits.js';
-import { MAX_HASHES_PER_MESSAGE } from './wire.js';
-
-const SCAN_PAGE = 10_000;
+import {
+  BLOB_WINDOW_CHUNKS, IMPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE, MAX_PENDING_WANTED_BATCHES, MAX_QUEUED_OFFERS, SYNC_WINDOW_BATCHES, SYNC_WANT_TIMEOUT_MS,
+} from '../../shared/limits.js';
 
 interface ChunkWaiter {
   resolve: () => void;
@@ -30,11 +29,6 @@ interface ChunkWaiter {
 }
 
 type Task = { readonly kind: 'batch'; readonly batch: BatchMessage } | { readonly kind: 'offer'; readonly hashes: readonly ObjectHash[] };
-
-/** WANT answers being received at once; more means the exporter is not following the protocol. */
-const MAX_PENDING_WANTED_BATCHES = 16;
-/** Offers queued behind the current work. */
-const MAX_QUEUED_OFFERS = 16;
 
 interface WantReply {
   chain: Promise<void>;
@@ -129,7 +123,7 @@ export class Importer {
       await this.ctx.access.settled();
       const ids: Uint8Array[] = [];
       for (let after = 0; ; ) {
-        const page = this.ctx.store.since(after, SCAN_PAGE);
+        const page = this.ctx.store.since(after, IMPORT_SCAN_PAGE_ENTRIES);
         if (page.length === 0) break;
         for (const meta of page) {
           if (meta.kind === 'object' && this.ctx.access.mayReceive(this.peer.personId, meta.hash)) ids.push(fromHex(meta.hash));

@@ -14,19 +14,17 @@ import { Importer } from './Importer.js';
 import { Msg, decodeMessage, encodeHello, SYNC_PROTOCOL_VERSION } from './wire.js';
 import { toKithError } from '../../shared/errors.js';
 import { KithError } from '../../shared/errors.js';
+import { MAX_SYNC_PENDING_TASKS } from '../../shared/limits.js';
 import type { MessageChannel } from '../../connections/SessionMux.js';
 
 export type { MessageChannel };
-
-/** Tasks a peer can have queued per direction before it is considered abusive. */
-const MAX_PENDING_TASKS = 64;
 
 class TaskQueue {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
   constructor(private readonly onError: (err: unknown) => void) {}
   push(task: () => Promise<void>): void {
-    if (++this.pending > MAX_PENDING_TASKS) throw new KithError('SYNC_PROTOCOL_ERROR', 'too many requests in flight');
+    if (++this.pending > MAX_SYNC_PENDING_TASKS) throw new KithError('SYNC_PROTOCOL_ERROR', 'too many requests in flight');
     this.tail = this.tail.then(task).catch(this.onError).finally(() => this.pending--);
   }
 }

@@ -10,9 +10,7 @@ import { NestedArray, HASH_HEX_RE, validateSchema } from '../../shared/schema.js
 import { StateDocument } from '../../shared/StateDocument.js';
 import type { Adapter } from 'lowdb';
 import type { InstanceId } from '../../shared/ids.js';
-
-/** Peers we keep marks for; beyond this the oldest are forgotten (they then reconcile). */
-export const MAX_MARKS = 10_000;
+import { MAX_MARKS } from '../../shared/limits.js';
 
 export class MarkEntry {
   @Matches(HASH_HEX_RE) peer!: InstanceId;

@@ -23,7 +23,7 @@ import { KithError } from '../../shared/errors.js';
 import { fromHex, toHex, utf8, readU32, writeU32 } from '../../shared/bytes.js';
 import { parseJson } from '../../shared/canonical.js';
 import type { ObjectHash } from '../../shared/ids.js';
-import { BLOB_CHUNK_BYTES, MAX_OBJECT_BYTES, SYNC_BATCH_BYTES, SYNC_BATCH_OBJECTS } from '../../shared/limits.js';
+import { BLOB_CHUNK_BYTES, MAX_HASHES_PER_MESSAGE, MAX_OBJECT_BYTES, MAX_SYNC_CONTROL_BYTES, SYNC_BATCH_BYTES, SYNC_BATCH_OBJECTS } from '../../shared/limits.js';
 
 export const enum Msg {
   Hello = 0x10,
@@ -40,10 +40,6 @@ export const enum Msg {
 }
 
 export const SYNC_PROTOCOL_VERSION = 1;
-/** Hashes in one OFFER/WANT/CHUNK_REQ/MISSING message: 8k × 32 B = 256 KiB. */
-export const MAX_HASHES_PER_MESSAGE = 8192;
-/** JSON control messages are tiny; 4 KiB bounds parsing. */
-const MAX_CONTROL_BYTES = 4096;
 const EPOCH_RE = /^[A-Za-z0-9_-]{8,64}$/;
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
@@ -85,10 +81,10 @@ function encodeJson(type: Msg, value: unknown): Uint8Array {
 }
 
 function decodeJson<T extends object>(cls: new () => T, body: Uint8Array, what: string): T {
-  if (body.length > MAX_CONTROL_BYTES) fail(`${what} too large`);
+  if (body.length > MAX_SYNC_CONTROL_BYTES) fail(`${what} too large`);
   let value: unknown;
   try {
-    value = parseJson(body, { integersOnly: true, maxBytes: MAX_CONTROL_BYTES });
+    value = parseJson(body, { integersOnly: true, maxBytes: MAX_SYNC_CONTROL_BYTES });
   } catch {
     fail(`${what} is not valid JSON`);
   }

@@ -11,8 +11,7 @@ import { formatFields } from '../output.js';
 import { withProgress } from '../progress.js';
 import { KithError } from '../../shared/errors.js';
 import { parsePersonId, type PersonId } from '../../shared/ids.js';
-import { TYPE_LIMITS } from '../../chum/model/types.js';
-import { BLOB_CHUNK_BYTES, MAX_JSON_OBJECT_FILE_BYTES } from '../../shared/limits.js';
+import { BLOB_CHUNK_BYTES, MAX_JSON_OBJECT_FILE_BYTES, TYPE_LIMITS } from '../../shared/limits.js';
 
 function parseShare(values: readonly string[]): PersonId[] {
   if (values.length > TYPE_LIMITS.maxGrantPersons) throw new UsageError(`--share: at most ${TYPE_LIMITS.maxGrantPersons} persons`, 'put');

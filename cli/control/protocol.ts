@@ -21,8 +21,7 @@ import {
 import type { ClassConstructor } from 'class-transformer';
 import { validateSchema, Nested, HASH_HEX_RE } from '../../shared/schema.js';
 import { ERROR_CODES, KithError, isErrorCode, type ErrorCode } from '../../shared/errors.js';
-import { TYPE_LIMITS } from '../../chum/model/types.js';
-import { CONTROL_STREAM_CHUNK_BYTES, INVITE_MAX_TTL_SECONDS, MAX_INVITE_LINK_INPUT_LENGTH } from '../../shared/limits.js';
+import { CONTROL_STREAM_CHUNK_BYTES, INVITE_MAX_TTL_SECONDS, MAX_CONTROL_ERROR_MESSAGE_LENGTH, MAX_INVITE_LINK_INPUT_LENGTH, TYPE_LIMITS } from '../../shared/limits.js';
 
 /** Bumped on any incompatible change; `hello` reports it and clients refuse another. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -35,8 +34,6 @@ export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 const MAX_DATA_CHARS = Math.ceil((CONTROL_STREAM_CHUNK_BYTES * 4) / 3);
 const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
 const INVITE_ID_RE = /^[0-9a-f]{32}$/;
-/** Error messages are one short sentence; longer ones are cut, never trusted to be small. */
-const MAX_ERROR_MESSAGE_LENGTH = 1000;
 
 // ---- frames -------------------------------------------------------------------------
 
@@ -68,7 +65,7 @@ class ResultFrameSchema {
 
 class ErrorBodySchema {
   @IsIn(Object.keys(ERROR_CODES)) code!: ErrorCode;
-  @IsString() @MaxLength(MAX_ERROR_MESSAGE_LENGTH) message!: string;
+  @IsString() @MaxLength(MAX_CONTROL_ERROR_MESSAGE_LENGTH) message!: string;
 }
 
 class ErrorFrameSchema {
@@ -166,7 +163,7 @@ export function parseServerFrame(value: unknown): ServerFrame {
 
 /** The error frame for a failure; messages are bounded (they are already free of secrets: KithError's rule). */
 export function errorFrame(id: number | null, err: KithError): { id: number | null; error: { code: ErrorCode; message: string } } {
-  return { id, error: { code: err.code, message: err.message.slice(0, MAX_ERROR_MESSAGE_LENGTH) } };
+  return { id, error: { code: err.code, message: err.message.slice(0, MAX_CONTROL_ERROR_MESSAGE_LENGTH) } };
 }
 
 // ---- arguments of each command --------------------------------------------------------

@@ -10,11 +10,8 @@ import {
 } from './protocol.js';
 import { TypedEmitter } from '../../shared/events.js';
 import { KithError } from '../../shared/errors.js';
+import { COMPANION_CALL_TIMEOUT_MS, MAX_COMPANION_PENDING_CALLS } from '../../shared/limits.js';
 
-/** A request main has not answered in this long fails (accepting an invitation includes a handshake and the other side's confirmation). */
-const CALL_TIMEOUT_MS = 150_000;
-/** Requests in flight at once. */
-const MAX_PENDING = 64;
 
 export type CompanionEvents = { [K in CompanionEventName]: Record<string, unknown> } & { [event: string]: unknown };
 
@@ -35,13 +32,13 @@ export class CompanionClient {
   }
 
   call(method: CompanionMethod, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-    if (this.pending.size >= MAX_PENDING) return Promise.reject(new KithError('BUSY', 'too many requests in flight'));
+    if (this.pending.size >= MAX_COMPANION_PENDING_CALLS) return Promise.reject(new KithError('BUSY', 'too many requests in flight'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new KithError('TIMEOUT', `main did not answer ${method}`));
-      }, CALL_TIMEOUT_MS);
+      }, COMPANION_CALL_TIMEOUT_MS);
       this.pending.set(id, { resolve, reject, timer });
       this.channel.send(encodeCompanion(COMPANION_REQUEST, { id, method, params })).catch((err) => {
         clearTimeout(timer);

@@ -13,9 +13,8 @@ import {
 } from './protocol.js';
 import { validateSchema } from '../../shared/schema.js';
 import { KithError, toKithError } from '../../shared/errors.js';
+import { COMPANION_PROGRESS_INTERVAL_MS } from '../../shared/limits.js';
 
-/** Progress events to a renderer, at most this often per peer and direction. */
-const PROGRESS_INTERVAL_MS = 250;
 
 export class CompanionServer {
   private readonly offs: Array<() => void> = [];
@@ -33,7 +32,7 @@ export class CompanionServer {
       ev.on('sync:progress', (p) => {
         const key = `${p.peer.instanceId}:${p.direction}`;
         const now = Date.now();
-        if (!p.caughtUp && now - (this.lastProgress.get(key) ?? 0) < PROGRESS_INTERVAL_MS) return;
+        if (!p.caughtUp && now - (this.lastProgress.get(key) ?? 0) < COMPANION_PROGRESS_INTERVAL_MS) return;
         this.lastProgress.set(key, now);
         this.emit('progress', { ...p });
       }),

@@ -14,12 +14,11 @@ import { Nested, validateSchema } from '../../shared/schema.js';
 import { parseJson } from '../../shared/canonical.js';
 import { ERROR_CODES, KithError, type ErrorCode } from '../../shared/errors.js';
 import { utf8 } from '../../shared/bytes.js';
+import { INVITE_MAX_TTL_SECONDS, MAX_COMPANION_MESSAGE, MAX_INVITE_LINK_INPUT_LENGTH } from '../../shared/limits.js';
 
 export const COMPANION_REQUEST = 0x30;
 export const COMPANION_RESPONSE = 0x31;
 export const COMPANION_EVENT = 0x32;
-/** Companion messages carry lists of contacts and invitations: 256 KiB bounds parsing. */
-export const MAX_COMPANION_MESSAGE = 256 * 1024;
 
 export const COMPANION_METHODS = ['status', 'contacts', 'createInvite', 'listInvites', 'revokeInvite', 'acceptInvite', 'revokeContact', 'unrevokeContact'] as const;
 export type CompanionMethod = (typeof COMPANION_METHODS)[number];
@@ -52,13 +51,13 @@ export class CompanionEvent {
 // ---- per-method parameters ---------------------------------------------------------
 
 export class CreateInviteParams {
-  @IsOptional() @IsInt() @Min(30) @Max(24 * 60 * 60) ttlSeconds?: number;
+  @IsOptional() @IsInt() @Min(30) @Max(INVITE_MAX_TTL_SECONDS) ttlSeconds?: number;
 }
 export class InviteIdParams {
   @Matches(/^[0-9a-f]{32}$/) inviteId!: string;
 }
 export class AcceptInviteParams {
-  @IsString() @Length(1, 1024) link!: string;
+  @IsString() @Length(1, MAX_INVITE_LINK_INPUT_LENGTH) link!: string;
 }
 export class PersonIdParams {
   @Matches(/^[0-9a-f]{64}$/) personId!: string;

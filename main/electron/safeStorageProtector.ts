@@ -19,11 +19,10 @@ import type { KeyProtector, NewHomeSecret } from '../keyProtector.js';
 import { writeFileAtomic } from '../../cli/home.js';
 import { toBase64url } from '../../shared/bytes.js';
 import { KithError } from '../../shared/errors.js';
+import { MAX_SEALED_KEY_BYTES } from '../../shared/limits.js';
 
 /** The file in the home that holds the sealed key-file key. */
 export const SEALED_KEY_FILE = 'keys.safe';
-/** A sealed 43-character key is under 200 bytes on every platform; anything bigger is not ours. */
-const MAX_SEALED_BYTES = 4096;
 /** Bytes of the random key-file key. */
 const KEY_BYTES = 32;
 
@@ -58,10 +57,10 @@ async function readSealed(file: string): Promise<Buffer | undefined> {
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile() || st.size > MAX_SEALED_BYTES) throw new KithError('KEYFILE_INVALID', `${SEALED_KEY_FILE} is not a sealed key`);
-    const buf = Buffer.alloc(MAX_SEALED_BYTES + 1);
+    if (!st.isFile() || st.size > MAX_SEALED_KEY_BYTES) throw new KithError('KEYFILE_INVALID', `${SEALED_KEY_FILE} is not a sealed key`);
+    const buf = Buffer.alloc(MAX_SEALED_KEY_BYTES + 1);
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    if (bytesRead === 0 || bytesRead > MAX_SEALED_BYTES) throw new KithError('KEYFILE_INVALID', `${SEALED_KEY_FILE} is not a sealed key`);
+    if (bytesRead === 0 || bytesRead > MAX_SEALED_KEY_BYTES) throw new KithError('KEYFILE_INVALID', `${SEALED_KEY_FILE} is not a sealed key`);
     return buf.subarray(0, bytesRead);
   } finally {
     await handle.close();

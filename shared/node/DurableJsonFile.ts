@@ -10,9 +10,7 @@ import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { KithError } from '../errors.js';
-
-/** Largest small-state file we read: contacts and invitations are kilobytes; bigger is not ours. */
-const MAX_STATE_FILE_BYTES = 16 * 1024 * 1024;
+import { MAX_STATE_FILE_BYTES } from '../limits.js';
 
 export class DurableJsonFile<T> implements Adapter<T> {
   private seq = 0;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalize, canonicalBytes, parseJson, assertJson, hasLoneSurrogate } from '../../shared/canonical.js';
-import { hostileValues, isCoded } from '../support/hostile.js';
+import { hostileValues, hostileStrings, isCoded } from '../support/hostile.js';
 import { MAX_JSON_DEPTH } from '../../shared/limits.js';
 
 const VECTORS = join(import.meta.dirname, '../../../shared/vectors/jcs');
@@ -103,5 +103,30 @@ test('every hostile value is refused with a code or encodes as plain JSON', () =
     // Accepted values must be plain JSON that round-trips exactly.
     assert.equal(canonicalize(JSON.parse(text!), { integersOnly: true }), text, name);
     assert.ok(PLAIN_JSON.has(name), `${name} was accepted as ${text!.slice(0, 40)}`);
+  }
+});
+
+/** Codes parseJson may refuse input with: not text or not JSON, too large, or JSON that is not canonicalizable. */
+const PARSE_CODES = new Set(['INVALID_INPUT', 'OBJECT_TOO_LARGE', 'NOT_CANONICALIZABLE']);
+
+test('parseJson refuses every hostile value and string with a code', { timeout: 60_000 }, () => {
+  // None of them is JSON text: values of other types, and strings or bytes that do not parse.
+  for (const { name, value } of [...hostileValues(), ...hostileStrings()]) {
+    assert.throws(() => parseJson(value as string), (err: Error & { code?: string }) => isCoded(err) && PARSE_CODES.has(err.code!), name);
+  }
+});
+
+test('parseJson refuses JSON text that parses to a hostile shape with NOT_CANONICALIZABLE', () => {
+  const texts = [
+    '{"__proto__":{"polluted":true}}',
+    '{"constructor":{"prototype":{"polluted":true}}}',
+    '[1e400]',
+    '"\\ud800"',
+    '{"\\udc00":1}',
+    '{"a":'.repeat(MAX_JSON_DEPTH + 1) + '1' + '}'.repeat(MAX_JSON_DEPTH + 1),
+  ];
+  for (const text of texts) {
+    assert.throws(() => parseJson(text), { code: 'NOT_CANONICALIZABLE' }, text.slice(0, 40));
+    assert.throws(() => parseJson(new TextEncoder().encode(text)), { code: 'NOT_CANONICALIZABLE' }, text.slice(0, 40));
   }
 });

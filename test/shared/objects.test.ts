@@ -52,3 +52,74 @@ test('hostile values are refused with codes', () => {
     assert.throws(() => objectBytes(value), (err) => isCoded(err), name);
   }
 });
+
+/** Hostile-list entries that are plain JSON with safe integers, so a field may legitimately hold them. */
+const PLAIN_JSON = new Set([
+  'null', 'true', 'false', '0', '-0', 'empty string', 'NUL bytes', 'hex-looking but 63 chars', 'uppercase hex',
+  'plain array of numbers', 'empty array', 'empty object', 'Object.create(null)',
+]);
+/** Codes an object-encoding function may refuse a field value with. */
+const FIELD_CODES = new Set(['NOT_CANONICALIZABLE', 'OBJECT_TOO_LARGE']);
+
+/** Runs `fn` and returns the code it failed with, or undefined when it succeeded; an uncoded error fails the test. */
+async function codeOf(name: string, fn: () => unknown): Promise<string | undefined> {
+  try {
+    await fn();
+    return undefined;
+  } catch (err) {
+    assert.ok(isCoded(err), `${name}: uncoded ${String(err)}`);
+    return (err as { code: string }).code;
+  }
+}
+
+test('hashObject refuses every hostile value with OBJECT_INVALID, and hostile fields with a code', { timeout: 60_000 }, async () => {
+  for (const { name, value } of hostileValues()) {
+    assert.equal(await codeOf(name, () => hashObject(crypto, value as never)), 'OBJECT_INVALID', name);
+    const code = await codeOf(name, () => hashObject(crypto, { $type: 'Note', v: value } as never));
+    if (code === undefined) assert.ok(PLAIN_JSON.has(name), `${name} was hashed as a field`);
+    else assert.ok(FIELD_CODES.has(code), `${name}: ${code}`);
+  }
+});
+
+test('signObject refuses hostile objects, fields and secret keys with codes', { timeout: 60_000 }, async () => {
+  const key = await crypto.ed25519Generate();
+  for (const { name, value } of hostileValues()) {
+    assert.equal(await codeOf(name, () => signObject(crypto, value as never, key.secretKey)), 'OBJECT_INVALID', name);
+    const code = await codeOf(name, () => signObject(crypto, { $type: 'Note', v: value } as never, key.secretKey));
+    if (code === undefined) assert.ok(PLAIN_JSON.has(name), `${name} was signed as a field`);
+    else assert.ok(FIELD_CODES.has(code), `${name}: ${code}`);
+    assert.equal(await codeOf(name, () => signObject(crypto, { $type: 'Note' }, value as never)), 'INVALID_INPUT', name);
+  }
+});
+
+test('verifyObjectSignature(null) and other non-objects resolve false instead of throwing', async () => {
+  const key = await crypto.ed25519Generate();
+  for (const obj of [null, undefined, 0, 'Note', [], [{ $type: 'Note' }]]) {
+    assert.equal(await verifyObjectSignature(crypto, obj as never, key.publicKey), false);
+  }
+  // A sig field whose read throws is bad input too.
+  const trap = Object.defineProperty({ $type: 'Note' }, 'sig', { get: () => { throw new Error('boom'); }, enumerable: true });
+  assert.equal(await verifyObjectSignature(crypto, trap as never, key.publicKey), false);
+});
+
+test('verifyObjectSignature resolves false for every hostile object, field, sig and public key', { timeout: 60_000 }, async () => {
+  const key = await crypto.ed25519Generate();
+  const signed = await signObject(crypto, { $type: 'Note', text: 'hi' }, key.secretKey);
+  for (const { name, value } of hostileValues()) {
+    const cases: Array<[string, () => Promise<boolean>]> = [
+      ['object', () => verifyObjectSignature(crypto, value as never, key.publicKey)],
+      ['field', () => verifyObjectSignature(crypto, { ...signed, v: value } as never, key.publicKey)],
+      ['sig', () => verifyObjectSignature(crypto, { ...signed, sig: value } as never, key.publicKey)],
+      ['public key', () => verifyObjectSignature(crypto, signed, value as never)],
+    ];
+    for (const [where, run] of cases) {
+      let result: boolean;
+      try {
+        result = await run();
+      } catch (err) {
+        assert.fail(`${name} as ${where}: threw ${String(err)}`);
+      }
+      assert.equal(result, false, `${name} as ${where}`);
+    }
+  }
+});
