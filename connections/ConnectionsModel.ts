@@ -65,8 +65,8 @@ export interface ConnectionsModelOptions {
   readonly staticKeyPair: KeyPair;
   readonly peers: PeerDirectory;
   readonly pairing?: PairingGate;
-  /** Opens a transport to an endpoint URL (Node: `ws`; browser: WebSocket; tests: memory). */
-  readonly dial: (url: string) => Promise<Transport>;
+  /** Opens a transport to an endpoint URL (Node: `ws`; browser: WebSocket; tests: memory). A factory that can, gives up when `signal` aborts. */
+  readonly dial: (url: string, signal?: AbortSignal) => Promise<Transport>;
   readonly handshakeDeadlineMs?: number;
   readonly session?: SessionOptions;
   readonly now?: () => number;
@@ -121,13 +121,21 @@ export class ConnectionsModel {
     }
   }
 
-  /** Opens (or reuses) a session with a known peer at `url`. */
-  async connect(url: string, peer: PeerRef): Promise<SecureSession> {
+  /**
+   * Opens (or reuses) a session with a known peer at `url`. When `signal` aborts (the dialer
+   * stopped), the attempt closes its transport at once and rejects with CLOSED; it never
+   * opens a session afterwards.
+   */
+  async connect(url: string, peer: PeerRef, signal?: AbortSignal): Promise<SecureSession> {
     const existing = this.sessionFor(peer.staticKey);
     if (existing) return existing;
-    const session = await this.dialAndHandshake(url, peer, (transport) =>
+    const session = await this.dialAndHandshake(url, peer, signal, (transport) =>
       initiateSession(transport, this.initiatorOptions(peer.staticKey)),
     );
+    if (signal?.aborted) {
+      session.close('NORMAL', 'dial aborted');
+      throw new KithError('CLOSED', 'dial aborted');
+    }
     // The contact may have been revoked while we were dialing.
     const decision = this.opts.peers.lookup(peer.staticKey);
     if (decision.kind !== 'known') {
@@ -144,7 +152,7 @@ export class ConnectionsModel {
 
   /** Opens a pairing session to an inviter (Noise_IKpsk2). The caller runs the pairing protocol on it. */
   async connectForPairing(url: string, inviterStatic: Uint8Array, token: Uint8Array): Promise<SecureSession> {
-    const session = await this.dialAndHandshake(url, undefined, (transport) =>
+    const session = await this.dialAndHandshake(url, undefined, undefined, (transport) =>
       initiatePairing(transport, { ...this.initiatorOptions(inviterStatic), token }),
     );
     this.track(session);
@@ -230,22 +238,32 @@ export class ConnectionsModel {
     };
   }
 
-  private async dialAndHandshake(url: string, peer: PeerRef | undefined, handshake: (t: Transport) => Promise<SecureSession>): Promise<SecureSession> {
+  private async dialAndHandshake(
+    url: string,
+    peer: PeerRef | undefined,
+    signal: AbortSignal | undefined,
+    handshake: (t: Transport) => Promise<SecureSession>,
+  ): Promise<SecureSession> {
     if (this.stopped) throw new KithError('CLOSED', 'connections are stopping');
+    if (signal?.aborted) throw new KithError('CLOSED', 'dial aborted');
     let transport: Transport | undefined;
+    // Closing the transport ends a handshake in progress at once (its wait for a message rejects).
+    const onAbort = () => transport?.close(1001, 'stopping');
+    signal?.addEventListener('abort', onAbort);
     try {
-      transport = await this.opts.dial(url);
-      if (this.stopped) {
+      transport = await this.opts.dial(url, signal);
+      if (this.stopped || signal?.aborted) {
         transport.close(1001, 'stopping');
-        throw new KithError('CLOSED', 'connections are stopping');
+        throw new KithError('CLOSED', this.stopped ? 'connections are stopping' : 'dial aborted');
       }
       this.inFlight.add(transport);
       return await handshake(transport);
     } catch (err) {
-      const e = toKithError(err, 'UNREACHABLE');
+      const e = signal?.aborted ? new KithError('CLOSED', 'dial aborted') : toKithError(err, 'UNREACHABLE');
       this.events.emit('failed', { direction: 'outbound', code: e.code, message: e.message, endpoint: url, peer });
       throw e;
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       if (transport) this.inFlight.delete(transport);
     }
   }

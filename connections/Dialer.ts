@@ -3,7 +3,7 @@
  * Failed attempts back off exponentially from 1 s to 60 s with "equal jitter" (half fixed,
  * half random), so a crowd of peers that lost the same node do not all return at once.
  * A peer that is connected (in either direction) is not dialed. `stop()` clears every timer
- * and waits for attempts in flight, leaving nothing behind.
+ * and aborts attempts in flight (their sockets close at once), leaving nothing behind.
  */
 import type { ConnectionsModel } from './ConnectionsModel.js';
 import type { PeerRef } from './Router.js';
@@ -52,6 +52,8 @@ interface PeerState {
 export class Dialer {
   private readonly states = new Map<string, PeerState>();
   private running = false;
+  /** Aborted by `stop()`: every attempt of this run passes its signal to the model. */
+  private abort = new AbortController();
   private offClosed: (() => void) | undefined;
   private readonly min: number;
   private readonly max: number;
@@ -66,6 +68,7 @@ export class Dialer {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.abort = new AbortController();
     this.offClosed = this.opts.model.events.on('closed', (c) => {
       if (!c.stillConnected) this.schedule(toHex(c.peer.staticKey), this.redialDelay(c.peer.staticKey));
     });
@@ -109,10 +112,11 @@ export class Dialer {
     };
   }
 
-  /** Stops dialing: clears every timer and waits for attempts in flight. */
+  /** Stops dialing: clears every timer, aborts attempts in flight and waits until they have let go. */
   async stop(): Promise<void> {
     this.running = false;
     this.offClosed?.();
+    this.abort.abort();
     const attempts: Promise<void>[] = [];
     for (const state of this.states.values()) {
       if (state.timer) clearTimeout(state.timer);
@@ -164,11 +168,12 @@ export class Dialer {
     const target = this.target(key);
     const state = this.state(key);
     if (!target || target.endpoints.length === 0 || this.opts.model.sessionFor(target.peer.staticKey)) return;
+    const signal = this.abort.signal;
     state.attempt = (async () => {
       for (const url of target.endpoints) {
         if (!this.running) return;
         try {
-          await this.opts.model.connect(url, target.peer);
+          await this.opts.model.connect(url, target.peer, signal);
           state.failures = 0;
           state.lastError = undefined;
           return;

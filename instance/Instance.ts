@@ -42,8 +42,8 @@ export interface InstanceAdapters {
   /** Small-state documents (contacts + invitations; sync marks). */
   readonly pairingState: Adapter<PairingDocument>;
   readonly marksState: Adapter<MarksDocument>;
-  /** Opens a transport to a peer endpoint. */
-  readonly dial: (url: string) => Promise<Transport>;
+  /** Opens a transport to a peer endpoint; gives up when `signal` aborts (the dialer stopped). */
+  readonly dial: (url: string, signal?: AbortSignal) => Promise<Transport>;
   /** Starts the one listener, handing every accepted transport to `accept`. Omit for dial-only instances (a browser). */
   readonly listen?: (accept: (accepted: Accepted & { release?: () => void }) => void) => Promise<InstanceListener>;
   /** Clock in milliseconds. */

@@ -245,6 +245,14 @@ export const MAX_STORE_COMMIT_WINDOW_MS = 1_000;
 export const RECEIVE_QUEUE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Exact replays of a handshake's first message are refused while their ephemeral key is remembered; 16k keys ≈ 1 MiB. */
 export const REPLAY_CACHE_ENTRIES = 16_384;
+/**
+ * Memory one idle secure connection may hold at one end: its socket and ws state, the two Noise CipherStates, the
+ * session's timer and empty queues. Measured 10–13 KiB per end on Node 20 (test/connections/SecureSession.test.ts,
+ * 50 loopback connections); 32 KiB leaves room for other runtimes and still keeps 1,000 quiet peers under 32 MiB.
+ * A busy connection adds at most its buffers: SEND_HIGH_WATER_BYTES out, RECEIVE_QUEUE_HIGH_WATER_BYTES and one
+ * MAX_APP_MESSAGE being reassembled in.
+ */
+export const MAX_IDLE_CONNECTION_BYTES = 32 * 1024;
 
 // ---- crypto providers (shared/crypto) ----------------------------------------------
 

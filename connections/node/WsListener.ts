@@ -55,7 +55,11 @@ export class WsListener {
   readonly policy: HostOriginPolicy;
   private readonly wss: WebSocketServer;
   private readonly limiter: AttemptLimiter;
-  private readonly pending = new Map<Socket, { timer: ReturnType<typeof setTimeout>; acceptedAt: number }>();
+  /**
+   * Sockets that are not (yet) sessions, each with its deadline. `refused` marks one whose handshake the
+   * router already refused (and reported): it keeps its slot and deadline until the socket is gone.
+   */
+  private readonly pending = new Map<Socket, { timer: ReturnType<typeof setTimeout>; acceptedAt: number; refused: boolean }>();
   private readonly now: () => number;
   private readonly deadlineMs: number;
   private readonly maxConcurrent: number;
@@ -155,11 +159,12 @@ export class WsListener {
     }
     // The deadline runs from TCP accept: an idle or dribbling client is cut off here.
     const timer = setTimeout(() => {
+      const refused = this.pending.get(socket)?.refused ?? false;
       this.pending.delete(socket);
-      this.onRefused({ remoteAddress: socket.remoteAddress, code: 'HANDSHAKE_TIMEOUT' });
+      if (!refused) this.onRefused({ remoteAddress: socket.remoteAddress, code: 'HANDSHAKE_TIMEOUT' });
       socket.destroy();
     }, this.deadlineMs);
-    this.pending.set(socket, { timer, acceptedAt: this.now() });
+    this.pending.set(socket, { timer, acceptedAt: this.now(), refused: false });
     return true;
   }
 
@@ -169,6 +174,19 @@ export class WsListener {
       clearTimeout(entry.timer);
       this.pending.delete(socket);
     }
+  }
+
+  /**
+   * The router is done with an upgraded socket. A session keeps it and frees its slot; a refused
+   * handshake closed it with a code, and a closing WebSocket waits WS_CLOSE_GRACE_MS for the
+   * peer's answer — a peer that never answers (a slowloris mid-frame) would hold the socket past
+   * the deadline, so the deadline still destroys it.
+   */
+  private routed(socket: Socket, transport: { readonly isOpen: boolean }): void {
+    const entry = this.pending.get(socket);
+    if (entry === undefined) return;
+    if (transport.isOpen || socket.destroyed) this.release(socket);
+    else entry.refused = true;
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, handler: ListenerOptions['httpHandler']): void {
@@ -205,7 +223,7 @@ export class WsListener {
     const acceptedAt = this.pending.get(socket)?.acceptedAt ?? this.now();
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = wrapWebSocket(ws, remoteAddress);
-      this.onAccepted({ transport, remoteAddress, acceptedAt, release: () => this.release(socket) });
+      this.onAccepted({ transport, remoteAddress, acceptedAt, release: () => this.routed(socket, transport) });
     });
   }
 }

@@ -28,7 +28,7 @@ export async function startNodeConnections(opts: NodeConnectionsOptions): Promis
   const deadline = opts.handshakeDeadlineMs ?? HANDSHAKE_DEADLINE_MS;
   const model = new ConnectionsModel({
     ...opts,
-    dial: (url) => dialWebSocket(url, { maxPayload: MAX_WS_PAYLOAD, handshakeTimeoutMs: deadline, localAddress: opts.localAddress }),
+    dial: (url, signal) => dialWebSocket(url, { maxPayload: MAX_WS_PAYLOAD, handshakeTimeoutMs: deadline, localAddress: opts.localAddress, signal }),
   });
   const listener = opts.listen
     ? await WsListener.listen(

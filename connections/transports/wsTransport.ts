@@ -42,6 +42,8 @@ export interface DialWebSocketOptions {
   handshakeTimeoutMs: number;
   /** Local address to bind the socket to. */
   localAddress?: string;
+  /** Gives up (socket destroyed, rejects with CLOSED) when this aborts before the WebSocket is open. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -69,6 +71,7 @@ export function dialWebSocket(url: string, opts: DialWebSocketOptions): Promise<
   if (!Number.isSafeInteger(opts.handshakeTimeoutMs) || opts.handshakeTimeoutMs <= 0) {
     return Promise.reject(new KithError('INVALID_INPUT', 'handshakeTimeoutMs must be a positive integer'));
   }
+  if (opts.signal?.aborted) return Promise.reject(new KithError('CLOSED', 'dial aborted'));
   const hidden = hiddenParts(url);
   return new Promise((resolve, reject) => {
     // closeTimeout is missing from @types/ws; the transport's grace timer covers a ws without it.
@@ -92,15 +95,18 @@ export function dialWebSocket(url: string, opts: DialWebSocketOptions): Promise<
     }
     let settled = false;
     let remote: string | undefined;
-    const fail = (why: string): void => {
+    const fail = (why: string, code: 'UNREACHABLE' | 'CLOSED' = 'UNREACHABLE'): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       ws.terminate();
       let message = why;
       for (const part of hidden) message = message.split(part).join('');
-      reject(new KithError('UNREACHABLE', `cannot reach ${where}: ${message}`));
+      reject(new KithError(code, code === 'CLOSED' ? `dial of ${where} aborted` : `cannot reach ${where}: ${message}`));
     };
+    const onAbort = (): void => fail('aborted', 'CLOSED');
+    opts.signal?.addEventListener('abort', onAbort);
     // ws's handshakeTimeout is an idle timeout; this bounds the whole opening handshake.
     const timer = setTimeout(() => fail(`no open WebSocket within ${opts.handshakeTimeoutMs} ms`), opts.handshakeTimeoutMs);
     const onError = (err: Error): void => fail(err.message);
@@ -113,6 +119,7 @@ export function dialWebSocket(url: string, opts: DialWebSocketOptions): Promise<
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       const transport = new WsTransport(ws, remote);
       // The transport's own 'error' listener is attached; the dial-time one can go.
       ws.off('error', onError);

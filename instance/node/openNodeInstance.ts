@@ -70,7 +70,7 @@ export async function openNodeInstance(opts: NodeInstanceOptions): Promise<NodeI
         now: opts.now,
         pairingState: new DurableJsonFile<PairingDocument>(join(paths.state, 'pairing.json'), parsePairingDocument),
         marksState: new DurableJsonFile<MarksDocument>(join(paths.state, 'marks.json'), parseMarksDocument),
-        dial: (url) => dialWebSocket(url, { maxPayload: MAX_WS_PAYLOAD, handshakeTimeoutMs: HANDSHAKE_DEADLINE_MS, localAddress: opts.localAddress }),
+        dial: (url, signal) => dialWebSocket(url, { maxPayload: MAX_WS_PAYLOAD, handshakeTimeoutMs: HANDSHAKE_DEADLINE_MS, localAddress: opts.localAddress, signal }),
         listen: opts.listen
           ? async (accept) => {
               listener = await WsListener.listen(

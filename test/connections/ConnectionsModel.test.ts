@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
 import { createConnectedPair } from '../../connections/transports/memoryTransport.js';
 import { initiateSession } from '../../connections/handshake.js';
-import { memoryNode, nextEvent, waitFor, crypto, staticKeyPair, makeIdentity } from '../support/peers.js';
+import { memoryNode, nextEvent, waitFor, crypto, staticKeyPair, makeIdentity, peerRef, TestDirectory } from '../support/peers.js';
+import { ConnectionsModel } from '../../connections/ConnectionsModel.js';
 import type { ConnectionFailed, ConnectionOpened, ConnectionClosed } from '../../connections/ConnectionsModel.js';
 import { utf8, fromUtf8 } from '../../shared/bytes.js';
 
@@ -189,4 +190,95 @@ test('garbage after a valid handshake closes only that connection with FRAME_INV
   await a.model.close();
   await b.model.close();
   await c.model.close();
+});
+
+test('a first message replayed to the same responder after a restart (same key, empty replay cache) never opens a session', async () => {
+  const net = new MemoryNetwork();
+  const a = await memoryNode(net, 'a');
+  const bId = await makeIdentity('b');
+  const bRef = peerRef(bId);
+  a.directory.add(bRef);
+  // b as it runs before and after a restart: the same identity and contacts, a fresh router (empty replay cache).
+  const bDirectory = new TestDirectory();
+  bDirectory.add(a.ref);
+  const startB = () =>
+    new ConnectionsModel({ crypto, staticKeyPair: staticKeyPair(bId), peers: bDirectory, dial: () => Promise.reject(new Error('b does not dial')), handshakeDeadlineMs: 400 });
+
+  // Record everything a sends in two real sessions: msg1, then Confirm, then one application message.
+  const b1 = startB();
+  const record = async (): Promise<Uint8Array[]> => {
+    const [client, tap] = createConnectedPair();
+    const [toB, bSide] = createConnectedPair();
+    const frames: Uint8Array[] = [];
+    tap.events.on('message', (m) => {
+      frames.push(m.slice());
+      toB.send(m);
+    });
+    toB.events.on('message', (m) => tap.send(m));
+    void b1.accept({ transport: bSide, remoteAddress: '127.0.0.1', acceptedAt: Date.now() });
+    const s = await initiateSession(client, { crypto, localStatic: staticKeyPair(a.id), remoteStatic: bRef.staticKey, timeoutMs: 2000 });
+    await s.send(utf8('recorded'));
+    await waitFor(() => frames.length === 3, 2000, 'three frames recorded');
+    s.close();
+    return frames;
+  };
+  const recorded = await record();
+  const recordedToo = await record();
+  await b1.close();
+
+  // b restarts; a reconnects for real and its session is live.
+  const b2 = startB();
+  const stopListening = net.listen('mem://b2', (accepted) => void b2.accept(accepted));
+  const live = await a.model.connect('mem://b2', bRef);
+  await waitFor(() => !!b2.sessionFor(a.ref.staticKey)?.isOpen, 2000, 'live session at b2');
+  const liveAtB = b2.sessionFor(a.ref.staticKey)!;
+  const opened: string[] = [];
+  b2.events.on('opened', (e) => opened.push(e.connectionId));
+
+  // 1. The replayed msg1 passes the (empty) replay cache and decrypts (same static key, a is a contact),
+  //    so b2 answers; but the replayer lacks a's ephemeral secret, cannot send Confirm, and the deadline ends it.
+  const [r1, s1] = createConnectedPair();
+  const answers: Uint8Array[] = [];
+  r1.events.on('message', (m) => answers.push(m));
+  const timedOut = nextEvent(b2.events, 'failed', 3000);
+  const started = Date.now();
+  void b2.accept({ transport: s1, remoteAddress: '127.0.0.9', acceptedAt: Date.now() });
+  r1.send(recorded[0]!);
+  const f1 = await timedOut;
+  assert.equal(f1.code, 'HANDSHAKE_TIMEOUT');
+  assert.ok(Date.now() - started >= 350, 'ended by the deadline');
+  assert.equal(answers.length, 1, 'b2 did answer the replayed msg1 (the replay got past the cache and the DH)');
+  await waitFor(() => !r1.isOpen, 1000, 'the replayer was closed');
+
+  // The replay cache now knows that ephemeral key: the same replay again is refused before any DH.
+  const [r2, s2] = createConnectedPair();
+  const again = nextEvent(b2.events, 'failed', 3000);
+  void b2.accept({ transport: s2, remoteAddress: '127.0.0.9', acceptedAt: Date.now() });
+  r2.send(recorded[0]!);
+  assert.equal((await again).code, 'REPLAY');
+
+  // 2. Replaying a recorded Confirm as well (the other recording: its msg1 is new to b2) does not help:
+  //    it was encrypted under the old session's keys, which b2's fresh ephemeral key changed.
+  const [r3, s3] = createConnectedPair();
+  const refused = nextEvent(b2.events, 'failed', 3000);
+  void b2.accept({ transport: s3, remoteAddress: '127.0.0.9', acceptedAt: Date.now() });
+  r3.events.on('message', () => r3.send(recordedToo[1]!));
+  r3.send(recordedToo[0]!);
+  assert.equal((await refused).code, 'FRAME_INVALID');
+
+  // 3. The live session of the real peer is untouched: still the registered one, and it carries messages both ways.
+  assert.deepEqual(opened, [], 'no session opened from a replay');
+  assert.equal(b2.sessionFor(a.ref.staticKey), liveAtB);
+  assert.ok(live.isOpen && liveAtB.isOpen);
+  const gotB: string[] = [];
+  const gotA: string[] = [];
+  liveAtB.setHandler((m) => void gotB.push(fromUtf8(m)));
+  live.setHandler((m) => void gotA.push(fromUtf8(m)));
+  await live.send(utf8('to b'));
+  await liveAtB.send(utf8('to a'));
+  await waitFor(() => gotB.length === 1 && gotA.length === 1, 2000, 'live traffic');
+  assert.deepEqual([gotB, gotA], [['to b'], ['to a']]);
+  stopListening();
+  await a.model.close();
+  await b2.close();
 });

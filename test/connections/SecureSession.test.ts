@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnectedPair } from '../../connections/transports/memoryTransport.js';
-import { startNodeConnections } from '../../connections/node/nodeConnections.js';
+import { startNodeConnections, type NodeConnections } from '../../connections/node/nodeConnections.js';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
 import { memoryNode, waitFor, crypto, makeIdentity, staticKeyPair, peerRef, TestDirectory } from '../support/peers.js';
 import type { SecureSession } from '../../connections/SecureSession.js';
+import { MAX_IDLE_CONNECTION_BYTES, RECEIVE_QUEUE_HIGH_WATER_BYTES, SEND_HIGH_WATER_BYTES } from '../../shared/limits.js';
+import { mib, retainedBytes } from '../support/memory.js';
 
 async function pair(session: { keepaliveMs?: number; idleTimeoutMs?: number; maxMessageBytes?: number } = {}) {
   const net = new MemoryNetwork();
@@ -46,7 +48,14 @@ test('messages over the limit are refused on send and on receive', async () => {
   await close();
 });
 
-test('a slow reader slows the writer instead of growing memory (real sockets)', async () => {
+/**
+ * Bytes the kernel may hold in the two socket buffers of one loopback connection (the writer's send buffer and the
+ * reader's receive buffer) once the reader stops reading. Linux autotunes both to a few MiB while data flows fast
+ * (tcp_wmem / tcp_rmem); measured ≈ 5 MiB here. Not a Kith limit, so it lives with the test.
+ */
+const LOOPBACK_SOCKET_BUFFERS = 8 * 1024 * 1024;
+
+test('a slow reader slows the writer instead of growing memory (real sockets)', async (t) => {
   const aId = await makeIdentity('a');
   const bId = await makeIdentity('b');
   const bDir = new TestDirectory();
@@ -74,10 +83,26 @@ test('a slow reader slows the writer instead of growing memory (real sockets)', 
       sent += chunk.length;
     }
   })();
-  await new Promise((r) => setTimeout(r, 1500));
-  const sentWhileStalled = sent;
-  // 400 × 256 KiB = 100 MiB would have been sent without backpressure; the writer must be held back.
-  assert.ok(sentWhileStalled < 40 * 1024 * 1024, `writer sent ${sentWhileStalled} bytes into a stalled reader`);
+  // Wait until the writer stops (no progress for 500 ms): it must stop, not merely slow down.
+  let plateau = -1;
+  await waitFor(async () => {
+    const before = sent;
+    await new Promise((r) => setTimeout(r, 500));
+    plateau = sent;
+    return sent === before && sent > 0;
+  }, 10_000, 'the writer to stop');
+  // 400 × 256 KiB = 100 MiB would have been sent without backpressure. Where the bytes of a stalled stream can be:
+  // the writer's queue (it waits once past SEND_HIGH_WATER_BYTES, so at most that plus the message that crossed it),
+  // the reader's queue (paused once past RECEIVE_QUEUE_HIGH_WATER_BYTES: that plus one message, plus the one held by
+  // the stalled handler), and the kernel's buffers of the two loopback sockets in between.
+  const writerQueue = (sa as unknown as { transport: { bufferedAmount: number } }).transport.bufferedAmount;
+  const readerQueue = (sb as unknown as { queuedBytes: number }).queuedBytes;
+  assert.ok(writerQueue <= SEND_HIGH_WATER_BYTES + chunk.length, `writer queue ${writerQueue}`);
+  assert.ok(readerQueue <= RECEIVE_QUEUE_HIGH_WATER_BYTES + chunk.length, `reader queue ${readerQueue}`);
+  assert.equal(received, chunk.length, 'the handler holds one message');
+  const bound = SEND_HIGH_WATER_BYTES + RECEIVE_QUEUE_HIGH_WATER_BYTES + 3 * chunk.length + LOOPBACK_SOCKET_BUFFERS;
+  assert.ok(plateau <= bound, `writer sent ${mib(plateau)} into a stalled reader (bound ${mib(bound)})`);
+  t.diagnostic(`stalled reader: writer stopped after ${mib(plateau)} (writer queue ${mib(writerQueue)}, reader queue ${mib(readerQueue)}, bound ${mib(bound)})`);
   release();
   await writer;
   await waitFor(() => received === 400 * chunk.length, 30_000, 'all delivered after release');
@@ -95,4 +120,43 @@ test('a session over an already closed transport reports PEER_CLOSED', async () 
     id: 'x', kind: 'session', direction: 'outbound', remoteStatic: new Uint8Array(32), handshakeHash: new Uint8Array(32), remoteAddress: undefined,
   });
   assert.equal((await s.closed).code, 'PEER_CLOSED');
+});
+
+test('an idle secure connection holds less than MAX_IDLE_CONNECTION_BYTES at each end (50 over loopback)', async (t) => {
+  const N = 50;
+  const bId = await makeIdentity('b');
+  const bDir = new TestDirectory();
+  const b = await startNodeConnections({ crypto, staticKeyPair: staticKeyPair(bId), peers: bDir, listen: { host: '127.0.0.1', port: 0 } });
+  const clients: NodeConnections[] = [];
+  for (let i = 0; i < N; i++) {
+    const id = await makeIdentity(`c${i}`);
+    bDir.add(peerRef(id));
+    const dir = new TestDirectory();
+    dir.add(peerRef(bId));
+    clients.push(await startNodeConnections({ crypto, staticKeyPair: staticKeyPair(id), peers: dir }));
+  }
+  const connectAll = async () => {
+    await Promise.all(clients.map((c) => c.model.connect(b.listener!.url, peerRef(bId))));
+    await waitFor(() => b.model.connectedPeers().length === N, 10_000, `${N} sessions at the listener`);
+  };
+  const closeAll = async () => {
+    for (const c of clients) c.model.sessionFor(peerRef(bId).staticKey)?.close();
+    await waitFor(() => b.model.connectedPeers().length === 0, 10_000, 'all sessions closed');
+    await waitFor(() => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length === 0, 10_000, 'sockets gone');
+  };
+  // A first round pays one-time costs (compiled code, ws and crypto internals, pools), which are not per connection.
+  await connectAll();
+  await closeAll();
+  const before = await retainedBytes();
+  await connectAll();
+  await new Promise((r) => setTimeout(r, 100));
+  const after = await retainedBytes();
+  // Both ends of every connection live in this process.
+  const perEnd = (after - before) / (2 * N);
+  assert.ok(perEnd < MAX_IDLE_CONNECTION_BYTES, `${Math.round(perEnd)} bytes per connection end (bound ${MAX_IDLE_CONNECTION_BYTES})`);
+  assert.ok(perEnd > 1024, `implausibly small (${Math.round(perEnd)} bytes): the measurement did not see the connections`);
+  t.diagnostic(`idle connection: ${Math.round(perEnd)} bytes per end (${N} connections, heap + array buffers)`);
+  await closeAll();
+  for (const c of clients) await c.close();
+  await b.close();
 });

@@ -2,12 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
 import { createConnectedPair } from '../../connections/transports/memoryTransport.js';
-import { initiateSession } from '../../connections/handshake.js';
+import { deriveInviteSecrets, initiatePairing, initiateSession } from '../../connections/handshake.js';
 import { memoryNode, staticKeyPair, crypto, nextEvent, waitFor } from '../support/peers.js';
 import type { ConnectionFailed, ConnectionClosed } from '../../connections/ConnectionsModel.js';
 import type { Transport } from '../../connections/Transport.js';
 import { HandshakeState } from '../../connections/noise/HandshakeState.js';
-import { PROTOCOL_SESSION, ROUTE_SESSION, encodeSessionFirstFrame, prologueFor } from '../../connections/frames.js';
+import {
+  INVITE_ID_BYTES, MAC1_BYTES, MSG1_MIN_BYTES, PROTOCOL_SESSION, ROUTE_PAIRING, ROUTE_SESSION, encodeSessionFirstFrame, prologueFor,
+} from '../../connections/frames.js';
+import type { PairingGate } from '../../connections/Router.js';
+import type { SecureSession } from '../../connections/SecureSession.js';
+import { toHex } from '../../shared/bytes.js';
 
 /** Captures the initiator's first message and the rest of a real handshake through a relay. */
 async function capture(): Promise<{ msg1: Uint8Array; frames: Uint8Array[]; net: MemoryNetwork; b: Awaited<ReturnType<typeof memoryNode>>; a: Awaited<ReturnType<typeof memoryNode>> }> {
@@ -85,23 +90,75 @@ test('transport frames truncated at every byte boundary close the session with F
   const b = await memoryNode(net, 'b');
   a.directory.add(b.ref);
   b.directory.add(a.ref);
-  for (let cut = 0; cut < 20; cut++) {
+  // The frame's length is known once the first one is encrypted: 1 type byte + 10 body + 16 tag = 27.
+  let frameLength = Infinity;
+  const cuts: number[] = [];
+  for (let cut = 0; cut < frameLength; cut++) {
     const [client, server] = createConnectedPair();
     void b.model.accept({ transport: server, remoteAddress: '127.0.0.1', acceptedAt: Date.now() });
     const s = await initiateSession(client, { crypto, localStatic: staticKeyPair(a.id), remoteStatic: b.ref.staticKey, timeoutMs: 2000 });
     await waitFor(() => !!b.model.sessionFor(a.ref.staticKey)?.isOpen, 2000, 'open');
     const closed = nextEvent(b.model.events, 'closed', 3000);
-    // Encrypt a real frame, then deliver only its first `cut` bytes (a tag of 16 bytes needs ≥ 17).
+    // Encrypt a real frame, then deliver only its first `cut` bytes.
     const frames: Uint8Array[] = [];
-    const off = client.events.on('message', () => {});
     const origSend = client.send.bind(client);
     (client as { send: (d: Uint8Array) => void }).send = (d) => frames.push(d);
     await s.send(new Uint8Array(10));
     (client as { send: (d: Uint8Array) => void }).send = origSend;
-    off();
+    assert.equal(frames.length, 1);
+    frameLength = frames[0]!.length;
     origSend(frames[0]!.subarray(0, cut));
-    assert.equal((await closed).code, 'FRAME_INVALID', `cut at ${cut}`);
+    assert.equal((await closed).code, 'FRAME_INVALID', `cut at ${cut} of ${frameLength}`);
+    cuts.push(cut);
   }
+  assert.equal(frameLength, 1 + 10 + 16);
+  assert.deepEqual(cuts, Array.from({ length: frameLength }, (_, i) => i), 'every boundary 0 … length − 1');
+  await a.model.close();
+  await b.model.close();
+});
+
+test('a pairing first frame (0x02 ‖ inviteId ‖ mac1 ‖ msg1) truncated at every byte boundary is refused before the invitation is looked up', async () => {
+  const token = crypto.randomBytes(32);
+  const invite = deriveInviteSecrets(crypto, token);
+  const calls = { lookup: 0, failures: 0, accepted: [] as SecureSession[] };
+  const gate: PairingGate = {
+    lookup: (id) => {
+      calls.lookup++;
+      return id === toHex(invite.inviteId) ? { ok: true, psk: invite.psk, macKey: invite.macKey } : { ok: false, code: 'INVITE_UNKNOWN' };
+    },
+    recordFailure: () => void calls.failures++,
+    accept: (_id, session) => void calls.accepted.push(session),
+  };
+  const net = new MemoryNetwork();
+  const a = await memoryNode(net, 'a');
+  const b = await memoryNode(net, 'b', { pairing: gate });
+  // A real redemption through a tap records the first frame, and shows the untruncated frame is accepted.
+  const [client, tap] = createConnectedPair();
+  const [toB, bSide] = createConnectedPair();
+  let first: Uint8Array | undefined;
+  tap.events.on('message', (m) => {
+    first ??= m.slice();
+    toB.send(m);
+  });
+  toB.events.on('message', (m) => tap.send(m));
+  void b.model.accept({ transport: bSide, remoteAddress: '127.0.0.1', acceptedAt: Date.now() });
+  const paired = await initiatePairing(client, { crypto, localStatic: staticKeyPair(a.id), remoteStatic: b.ref.staticKey, timeoutMs: 2000, token });
+  await waitFor(() => calls.accepted.length === 1, 2000, 'the pairing gate got the session');
+  paired.close();
+  assert.ok(first);
+  assert.equal(first!.length, 1 + INVITE_ID_BYTES + MAC1_BYTES + MSG1_MIN_BYTES);
+  assert.equal(first![0], ROUTE_PAIRING);
+  assert.equal(calls.lookup, 1);
+
+  for (let cut = 0; cut < first!.length; cut++) {
+    const failed = nextEvent(b.model.events, 'failed', 3000);
+    acceptRaw(b.model).send(first!.subarray(0, cut));
+    assert.equal((await failed).code, 'FRAME_INVALID', `cut at ${cut} of ${first!.length}`);
+  }
+  // No truncated frame reached the registry: nothing was looked up, and no failure counts against (burns) the invitation.
+  assert.equal(calls.lookup, 1);
+  assert.equal(calls.failures, 0);
+  assert.equal(calls.accepted.length, 1);
   await a.model.close();
   await b.model.close();
 });

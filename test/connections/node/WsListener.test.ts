@@ -9,6 +9,7 @@ import { dialWebSocket } from '../../../connections/transports/wsTransport.js';
 import { TestDirectory, makeIdentity, staticKeyPair, peerRef, crypto, nextEvent, waitFor } from '../../support/peers.js';
 import type { LocalIdentity } from '../../../shared/identity.js';
 import type { ConnectionFailed } from '../../../connections/ConnectionsModel.js';
+import { MSG1_MIN_BYTES } from '../../../connections/frames.js';
 
 interface Node {
   id: LocalIdentity;
@@ -196,4 +197,84 @@ test('a LAN listener also accepts on loopback, where the app page lives', async 
   assert.match(await get(lan, lan), /404/);
   assert.match(await get(lan, 'evil.example'), /421/);
   await conns.close();
+});
+
+test('handshakes beyond the concurrency cap are refused with BUSY until the stalled ones time out', async () => {
+  const b = await node('b', '127.0.0.1', { concurrent: 2, deadlineMs: 800 });
+  const a = await node('a');
+  b.directory.add(peerRef(a.id));
+  a.directory.add(peerRef(b.id));
+  const refusals: string[] = [];
+  b.conns.model.events.on('failed', (e) => refusals.push(e.code));
+  // Two clients complete the upgrade and then never send a Noise message: both slots are taken.
+  const stalled = [new WebSocket(b.url), new WebSocket(b.url)];
+  for (const ws of stalled) ws.on('error', () => {});
+  await Promise.all(stalled.map((ws) => new Promise((resolve) => ws.once('open', resolve))));
+  const stalledAt = Date.now();
+  assert.equal(b.conns.listener!.inProgress, 2);
+
+  // A third connection, even an honest peer's, is refused at once (before its upgrade) and reported as BUSY.
+  const busy = nextEvent(b.conns.model.events, 'failed', 2000, (e) => e.code === 'BUSY');
+  const refusedAt = Date.now();
+  await assert.rejects(a.conns.model.connect(b.url, peerRef(b.id)), { code: 'UNREACHABLE' });
+  await busy;
+  assert.ok(Date.now() - refusedAt < 500, 'refused at accept, not at the deadline');
+  assert.equal(b.conns.model.connectedPeers().length, 0);
+
+  // The stalled handshakes run out of time; their slots free up and the honest peer gets in.
+  await waitFor(() => stalled.every((ws) => ws.readyState === WebSocket.CLOSED), 5000, 'stalled sockets closed');
+  const stalledFor = Date.now() - stalledAt;
+  assert.ok(stalledFor < 3000, `stalled sockets held their slots for ${stalledFor} ms`);
+  assert.equal(refusals.filter((c) => c === 'HANDSHAKE_TIMEOUT').length >= 2, true, refusals.join(','));
+  await waitFor(() => b.conns.listener!.inProgress === 0, 2000, 'slots released');
+  const session = await a.conns.model.connect(b.url, peerRef(b.id));
+  assert.ok(session.isOpen);
+  await waitFor(() => b.conns.model.connectedPeers().length === 1, 2000, 'b sees a');
+  // An established session holds no handshake slot.
+  assert.equal(b.conns.listener!.inProgress, 0);
+  assert.equal(refusals.filter((c) => c === 'BUSY').length, 1, refusals.join(','));
+  await a.conns.close();
+  await b.conns.close();
+});
+
+test('a client that dribbles its first WebSocket frame after the upgrade is cut at the deadline', async () => {
+  const deadlineMs = 600;
+  const b = await node('b', '127.0.0.1', { deadlineMs });
+  const timedOut = nextEvent(b.conns.model.events, 'failed', 5000, (e) => e.code === 'HANDSHAKE_TIMEOUT');
+  // One masked binary frame the size of a session first message (route byte + Noise_IK msg1), sent a byte
+  // every 100 ms: each byte comes well inside the deadline, the frame would take ~10 s.
+  const payload = crypto.randomBytes(1 + MSG1_MIN_BYTES);
+  const mask = crypto.randomBytes(4);
+  const frame = Buffer.concat([Buffer.from([0x82, 0x80 | payload.length]), mask, Buffer.from(payload.map((x, i) => x ^ mask[i % 4]!))]);
+  const started = Date.now();
+  const socket = tcpConnect(b.port, '127.0.0.1');
+  socket.on('error', () => {});
+  let response = Buffer.alloc(0);
+  let upgradedAt = 0;
+  let sent = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  socket.on('data', (d: Buffer) => {
+    response = Buffer.concat([response, d]);
+    if (upgradedAt === 0 && response.includes('\r\n\r\n')) {
+      upgradedAt = Date.now();
+      response = response.subarray(response.indexOf('\r\n\r\n') + 4);
+      timer = setInterval(() => {
+        if (sent < frame.length && !socket.destroyed) socket.write(frame.subarray(sent, ++sent));
+      }, 100);
+    }
+  });
+  socket.write(`GET ${KITH_WS_PATH} HTTP/1.1\r\nHost: 127.0.0.1:${b.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+  const closedAfter = await new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+  clearInterval(timer);
+  assert.ok(upgradedAt > 0, 'the upgrade completed');
+  assert.ok(sent >= 3 && sent < frame.length, `${sent} of ${frame.length} bytes dribbled before the cut`);
+  assert.ok(closedAfter >= deadlineMs - 50 && closedAfter < deadlineMs + 1500, `cut after ${closedAfter} ms (deadline ${deadlineMs} ms)`);
+  assert.equal((await timedOut).code, 'HANDSHAKE_TIMEOUT');
+  // If the router closed first, the client got a close frame carrying the code (unmasked server frame: 0x88, length, status, reason).
+  if (response.length > 0) {
+    assert.equal(response[0], 0x88, 'only a close frame follows the upgrade');
+    assert.equal(response.subarray(4, 2 + response[1]!).toString('latin1'), 'HANDSHAKE_TIMEOUT');
+  }
+  assert.equal(b.conns.listener!.inProgress, 0);
+  await b.conns.close();
 });
