@@ -66,6 +66,11 @@ export interface ObjectStore {
   /** The stored bytes, or undefined. */
   get(hash: ObjectHash): Promise<Uint8Array | undefined>;
   /**
+   * The stored bytes of several entries, in the order asked (undefined where absent): one
+   * read where the entries lie next to each other (a sync batch in store order does).
+   */
+  getMany(hashes: readonly ObjectHash[]): Promise<Array<Uint8Array | undefined>>;
+  /**
    * Stores a batch atomically (see the guarantees above). Returns one meta per entry, in
    * order; already stored entries return their existing meta. Rejects with HASH_MISMATCH,
    * DANGLING_REFERENCE, OBJECT_TOO_LARGE or INVALID_INPUT and stores nothing of the batch.

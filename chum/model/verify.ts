@@ -34,12 +34,17 @@ export class ObjectVerifier {
   ) {}
 
   /**
-   * Verifies a batch in order. `batch` objects may reference earlier ones in the same batch.
-   * Throws the first failure's code (DANGLING_REFERENCE, SIGNATURE_INVALID,
-   * CERTIFICATE_INVALID, ACCESS_DENIED, OBJECT_INVALID); nothing is stored by this class.
+   * Verifies a batch in order. `batch` objects may reference earlier ones in the same batch,
+   * and objects of `earlier` batches (verified or being verified, to be stored before this
+   * one: the importer's pipeline). Throws the first failure's code (DANGLING_REFERENCE,
+   * SIGNATURE_INVALID, CERTIFICATE_INVALID, ACCESS_DENIED, OBJECT_INVALID); nothing is
+   * stored by this class.
    */
-  async verifyBatch(batch: readonly DescribedObject[], opts: { signatures?: boolean } = {}): Promise<void> {
-    const inBatch = new Map<string, DescribedObject>();
+  async verifyBatch(
+    batch: readonly DescribedObject[],
+    opts: { signatures?: boolean; earlier?: ReadonlyMap<string, DescribedObject> } = {},
+  ): Promise<void> {
+    const inBatch = new Map<string, DescribedObject>(opts.earlier ?? []);
     const checks: Array<Promise<void>> = [];
     for (const item of batch) {
       for (const ref of item.refs) {

@@ -21,6 +21,8 @@ import type { MetaIndex } from './metaIndex.js';
 export interface StoreBackend {
   /** The bytes of an entry the index holds (the store verifies their hash). */
   read(meta: StoredMeta): Promise<Uint8Array>;
+  /** The bytes of several entries the index holds, in order (without it: one `read` each, concurrently). */
+  readMany?(metas: readonly StoredMeta[]): Promise<Uint8Array[]>;
   /**
    * Makes the new entries of these batches durable, in order, before resolving. Each batch
    * must stay atomic on its own: after a crash it is entirely present or entirely absent.
@@ -121,17 +123,39 @@ export class BackedStore implements ObjectStore {
     this.assertOpen();
     const meta = this.index.meta(hash);
     if (!meta) return undefined;
-    const read = this.backend.read(meta);
+    return this.checked(meta, await this.tracked(this.backend.read(meta)));
+  }
+
+  async getMany(hashes: readonly ObjectHash[]): Promise<Array<Uint8Array | undefined>> {
+    this.assertOpen();
+    if (!Array.isArray(hashes)) throw new KithError('INVALID_INPUT', 'getMany: expected an array of hashes');
+    const metas: StoredMeta[] = [];
+    for (const hash of hashes) {
+      const meta = this.index.meta(hash);
+      if (meta) metas.push(meta);
+    }
+    const { backend } = this;
+    const read = backend.readMany ? backend.readMany(metas) : Promise.all(metas.map((m) => backend.read(m)));
+    const bytes = await this.tracked(read);
+    const byHash = new Map<string, Uint8Array>();
+    metas.forEach((meta, i) => byHash.set(meta.hash, this.checked(meta, bytes[i]!)));
+    return hashes.map((h) => byHash.get(h));
+  }
+
+  /** Awaits a backend read, which `close` waits for. */
+  private async tracked<T>(read: Promise<T>): Promise<T> {
     this.reads.add(read);
-    let bytes: Uint8Array;
     try {
-      bytes = await read;
+      return await read;
     } catch (err) {
       throw toKithError(err, 'STORE_FAILED');
     } finally {
       this.reads.delete(read);
     }
-    // Disks and browser profiles rot: a store never hands out bytes under the wrong name.
+  }
+
+  /** Disks and browser profiles rot: a store never hands out bytes under the wrong name. */
+  private checked(meta: StoredMeta, bytes: Uint8Array): Uint8Array {
     if (!digestIs(this.crypto.sha256(bytes), meta.hash)) throw new KithError('HASH_MISMATCH', `the stored bytes of ${meta.hash} are damaged`);
     return bytes;
   }

@@ -21,7 +21,7 @@ import type { CryptoProvider } from '../../shared/crypto/CryptoProvider.js';
 import type { ObjectStore, StoredMeta } from '../ObjectStore.js';
 import { KithError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
-import { MAX_STORE_COMMIT_WINDOW_MS, STORE_EPOCH_BYTES } from '../../shared/limits.js';
+import { MAX_READ_RUN_BYTES, MAX_READ_RUN_ENTRIES, MAX_STORE_COMMIT_WINDOW_MS, STORE_EPOCH_BYTES } from '../../shared/limits.js';
 import { BackedStore, type BackedStoreOptions, type StoreBackend } from './backedStore.js';
 import type { FreshEntry } from './checkBatch.js';
 import { DATA_MAGIC, HEADER_BYTES, INDEX_MAGIC, encodeBatchRecord, headerMatches, logHeader, scanIndexLog } from './fileStoreFormat.js';
@@ -180,9 +180,38 @@ class FileBackend implements StoreBackend {
   }
 
   async read(meta: StoredMeta): Promise<Uint8Array> {
+    return readAt(this.data, this.offsetOf(meta), meta.size);
+  }
+
+  /** Entries that lie back to back in the data log (a run of sequences) come from one positioned read. */
+  async readMany(metas: readonly StoredMeta[]): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = new Array(metas.length);
+    const runs: Array<Promise<void>> = [];
+    for (let i = 0; i < metas.length; ) {
+      const start = this.offsetOf(metas[i]!);
+      let end = start + metas[i]!.size;
+      let j = i + 1;
+      while (j < metas.length && j - i < MAX_READ_RUN_ENTRIES && this.offsetOf(metas[j]!) === end && end - start + metas[j]!.size <= MAX_READ_RUN_BYTES) {
+        end += metas[j]!.size;
+        j++;
+      }
+      const first = i;
+      const last = j;
+      runs.push(
+        readAt(this.data, start, end - start).then((bytes) => {
+          for (let k = first, at = 0; k < last; at += metas[k]!.size, k++) out[k] = bytes.subarray(at, at + metas[k]!.size);
+        }),
+      );
+      i = j;
+    }
+    await Promise.all(runs);
+    return out;
+  }
+
+  private offsetOf(meta: StoredMeta): number {
     const offset = this.offsets[meta.seq - 1];
     if (offset === undefined) throw new KithError('INTERNAL', `file store: no offset for seq ${meta.seq}`);
-    return readAt(this.data, offset, meta.size);
+    return offset;
   }
 
   async write(batches: readonly (readonly FreshEntry[])[]): Promise<void> {

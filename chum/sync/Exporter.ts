@@ -14,7 +14,9 @@ import { ReconcileSet } from '../reconcile/ReconcileSet.js';
 import { KithError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import type { ObjectHash } from '../../shared/ids.js';
-import { SYNC_BATCH_BYTES, SYNC_BATCH_OBJECTS, SYNC_WINDOW_BATCHES, BLOB_WINDOW_CHUNKS, EXPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE } from '../../shared/limits.js';
+import {
+  SYNC_BATCH_BYTES, SYNC_BATCH_OBJECTS, SYNC_WINDOW_BATCHES, BLOB_WINDOW_CHUNKS, EXPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE, MARK_ONLY_BATCH_DELAY_MS,
+} from '../../shared/limits.js';
 import type { StoredMeta } from '../ObjectStore.js';
 
 type Mode = 'waiting' | 'reconciling' | 'streaming';
@@ -38,6 +40,8 @@ export class Exporter {
   private planObjects = 0;
   private planBytes = 0;
   private readonly offIndexed: () => void;
+  /** A mark-only batch waiting for objects to ride with (see MARK_ONLY_BATCH_DELAY_MS). */
+  private markTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly ctx: SyncContext,
@@ -59,6 +63,7 @@ export class Exporter {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.markTimer);
     this.offIndexed();
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
@@ -204,7 +209,7 @@ export class Exporter {
     try {
       while (!this.closed && this.inflight < SYNC_WINDOW_BATCHES && this.pos < this.ctx.access.seq) {
         const limit = this.ctx.access.seq;
-        const objects: Uint8Array[] = [];
+        const chosen: ObjectHash[] = [];
         let bytes = 0;
         let scanned = this.pos;
         scan: for (;;) {
@@ -217,15 +222,19 @@ export class Exporter {
             // The instance that wrote an object has it; echoing it back wastes the link (a reset
             // store of that instance changes its epoch and is reconciled instead).
             if (meta.author === this.peer.instanceId) continue;
-            const data = await this.ctx.store.get(meta.hash);
-            if (!data) continue;
-            objects.push(data);
-            bytes += data.length;
-            if (objects.length >= SYNC_BATCH_OBJECTS || bytes >= SYNC_BATCH_BYTES) break scan;
+            chosen.push(meta.hash);
+            bytes += meta.size;
+            if (chosen.length >= SYNC_BATCH_OBJECTS || bytes >= SYNC_BATCH_BYTES) break scan;
           }
         }
         if (scanned === this.pos) break;
+        // Chosen in store order, so they mostly lie back to back in the store: one read.
+        const objects = (await this.ctx.store.getMany(chosen)).filter((b): b is Uint8Array => b !== undefined);
         this.pos = scanned;
+        if (objects.length === 0) {
+          this.markSoon();
+          continue;
+        }
         await this.sendBatch(objects, true);
       }
       if (this.pos >= this.ctx.access.seq && this.inflight === 0) this.report(true);
@@ -234,7 +243,19 @@ export class Exporter {
     }
   }
 
+  /** Sends the peer its new mark (no objects) unless a batch carries it first. */
+  private markSoon(): void {
+    this.markTimer ??= setTimeout(() => {
+      this.markTimer = undefined;
+      if (!this.closed) this.background(this.sendBatch([], true));
+    }, MARK_ONLY_BATCH_DELAY_MS);
+  }
+
   private async sendBatch(objects: Uint8Array[], advancesMark: boolean, want?: { last: boolean }): Promise<void> {
+    if (advancesMark) {
+      clearTimeout(this.markTimer);
+      this.markTimer = undefined;
+    }
     // WANT answers travel outside the flow-control window: the importer waits for them mid-batch.
     if (!want) {
       await this.windowRoom();
@@ -249,21 +270,23 @@ export class Exporter {
 
   /** Sends objects (already access-checked, in store order) outside the mark stream. */
   private async sendObjects(hashes: readonly string[], opts: { wanted?: boolean } = {}): Promise<void> {
-    let batch: Uint8Array[] = [];
+    let batch: ObjectHash[] = [];
     let bytes = 0;
+    const flush = async (last: boolean) => {
+      const objects = (await this.ctx.store.getMany(batch)).filter((b): b is Uint8Array => b !== undefined);
+      batch = [];
+      bytes = 0;
+      if (opts.wanted) await this.sendBatch(objects, false, { last });
+      else if (objects.length) await this.sendBatch(objects, false);
+    };
     for (const h of hashes) {
-      const data = await this.ctx.store.get(h as ObjectHash);
-      if (!data) continue;
-      batch.push(data);
-      bytes += data.length;
-      if (batch.length >= SYNC_BATCH_OBJECTS || bytes >= SYNC_BATCH_BYTES) {
-        await this.sendBatch(batch, false, opts.wanted ? { last: false } : undefined);
-        batch = [];
-        bytes = 0;
-      }
+      const meta = this.ctx.store.meta(h as ObjectHash);
+      if (!meta) continue;
+      batch.push(meta.hash);
+      bytes += meta.size;
+      if (batch.length >= SYNC_BATCH_OBJECTS || bytes >= SYNC_BATCH_BYTES) await flush(false);
     }
-    if (opts.wanted) await this.sendBatch(batch, false, { last: true });
-    else if (batch.length) await this.sendBatch(batch, false);
+    if (opts.wanted || batch.length) await flush(true);
   }
 
   /** Offers objects that became visible to the peer behind its mark (a grant arrived). */

@@ -1,13 +1,21 @@
 /**
- * The receiving half of a CHUM session (DESIGN §7). Batches are processed one at a time in
- * arrival order: objects already stored are skipped; references the batch needs but we lack
- * (objects that became visible to us after the exporter had passed them) are asked for in one
- * WANT, answered with their whole visible closure; blob chunks named by new manifests are
+ * The receiving half of a CHUM session (DESIGN §7). Batches are taken in arrival order:
+ * objects already stored are skipped; references the batch needs but we lack (objects that
+ * became visible to us after the exporter had passed them) are asked for in one WANT,
+ * answered with their whole visible closure; blob chunks named by new manifests are
  * requested through a pipelined window (each stored as it arrives, so an interrupted
  * transfer resumes per chunk); the batch is verified (hash, canonical form, schema,
  * signatures, certificates, closure, rights) and stored atomically; the mark is persisted;
  * only then is the batch acknowledged. Anything wrong is a SYNC_PROTOCOL_ERROR or the
  * verification error's code, and the session closes: a bad peer loses its own session.
+ *
+ * The common case is a pipeline: while the batches before it are still being verified or
+ * written, a batch is described and its signatures are queued for verification (it may
+ * reference objects of those earlier batches); a committer then stores verified batches in
+ * order, several per durable write when they are ready together, persists the mark once for
+ * them and acknowledges each. Describing (main thread), verifying (threadpool) and writing
+ * (disk) overlap instead of taking turns. A batch that needs a WANT or blob chunks waits
+ * until everything before it is stored, and then runs alone.
  */
 import type { SyncContext, SyncPeer } from './context.js';
 import type { BatchMessage, HelloMessage, PlanMessage } from './wire.js';
@@ -29,6 +37,15 @@ interface ChunkWaiter {
 }
 
 type Task = { readonly kind: 'batch'; readonly batch: BatchMessage } | { readonly kind: 'offer'; readonly hashes: readonly ObjectHash[] };
+
+/** A batch between description and acknowledgement. */
+interface InPipeline {
+  readonly batch: BatchMessage;
+  readonly fresh: readonly DescribedObject[];
+  readonly verified: Promise<void>;
+  /** Set once `verified` resolved: the committer takes every ready batch behind the one it waited for. */
+  ready: boolean;
+}
 
 interface WantReply {
   chain: Promise<void>;
@@ -52,6 +69,12 @@ export class Importer {
   private objectsDone = 0;
   private bytesDone = 0;
   private caughtUpSeq = 0;
+  /** Described objects of batches in the pipeline, not yet stored: later batches may reference them. */
+  private readonly pending = new Map<string, DescribedObject>();
+  private readonly pipeline: InPipeline[] = [];
+  private committing: Promise<void> | undefined;
+  /** Marks and acknowledgements of stored groups, in order; the next group is written meanwhile. */
+  private acknowledging: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: SyncContext,
@@ -67,6 +90,8 @@ export class Importer {
     this.chunkWaiters.clear();
     for (const w of this.wantReplies) w.reject(new KithError('CLOSED'));
     this.wantReplies.length = 0;
+    this.pipeline.length = 0;
+    this.pending.clear();
   }
 
   onHello(hello: HelloMessage): void {
@@ -149,8 +174,8 @@ export class Importer {
         const task = this.tasks.shift()!;
         if (task.kind === 'batch') {
           await this.processBatch(task.batch);
-          this.queuedBatches--;
         } else {
+          await this.drain();
           const lacking = task.hashes.filter((h) => !this.ctx.store.has(h));
           if (lacking.length) await this.fetch(lacking);
           this.queuedOffers--;
@@ -163,23 +188,76 @@ export class Importer {
     }
   }
 
+  /**
+   * Puts a batch into the pipeline, or (when it needs a WANT or blob chunks first) waits for
+   * the pipeline to empty and handles it alone. Resolves once the next batch may be taken.
+   */
   private async processBatch(batch: BatchMessage): Promise<void> {
     const fresh = this.describeFresh(batch.objects);
-    // References neither stored nor earlier in the batch: ask for them (and their closure) first.
     const inBatch = new Set(fresh.map((d) => d.hash));
     const lacking = new Set<ObjectHash>();
-    for (const d of fresh) for (const r of d.refs) if (!inBatch.has(r) && !this.ctx.store.has(r)) lacking.add(r);
+    for (const d of fresh) for (const r of d.refs) if (!inBatch.has(r) && !this.pending.has(r) && !this.ctx.store.has(r)) lacking.add(r);
+    const needsChunks = fresh.some((d) => d.chunkRefs.some((h) => !this.ctx.store.has(h)));
+    if (lacking.size === 0 && !needsChunks) {
+      const earlier = new Map(this.pending);
+      for (const d of fresh) this.pending.set(d.hash, d);
+      const entry: InPipeline = { batch, fresh, verified: this.ctx.verifier.verifyBatch(fresh, { earlier }), ready: false };
+      // A failure is raised by the committer when it reaches this batch; until then it must not count as unhandled.
+      entry.verified.then(() => (entry.ready = true), () => {});
+      this.pipeline.push(entry);
+      this.committing ??= this.commit().finally(() => (this.committing = undefined));
+      return;
+    }
+    await this.drain();
+    if (this.closed) return;
     if (lacking.size) await this.fetch([...lacking]);
     if (this.closed) return;
     await this.store(fresh);
-    this.objectsDone += batch.objects.length;
-    if (batch.advancesMark) {
-      this.ctx.marks.set(this.peer.instanceId, { epoch: this.epoch!, seq: batch.seq });
+    await this.acknowledge([batch]);
+  }
+
+  /** Resolves once every batch in the pipeline is stored and acknowledged (or the session failed). */
+  private async drain(): Promise<void> {
+    while (this.committing) await this.committing;
+    await this.acknowledging;
+  }
+
+  /** Stores verified batches in order: the oldest, and every one behind it already verified, in one durable write. */
+  private async commit(): Promise<void> {
+    try {
+      while (!this.closed && this.pipeline.length > 0) {
+        await this.pipeline[0]!.verified;
+        if (this.closed) return;
+        const group: InPipeline[] = [];
+        while (this.pipeline.length > 0 && (group.length === 0 || this.pipeline[0]!.ready)) group.push(this.pipeline.shift()!);
+        const fresh = group.flatMap((g) => g.fresh);
+        await this.put(fresh);
+        for (const d of fresh) this.pending.delete(d.hash);
+        if (this.closed) return;
+        // The mark's durable write overlaps the next group's.
+        const batches = group.map((g) => g.batch);
+        this.acknowledging = this.acknowledging.then(() => this.acknowledge(batches));
+        this.acknowledging.catch(this.fail);
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Persists the mark of the last batch that advances it, then acknowledges each batch. */
+  private async acknowledge(batches: readonly BatchMessage[]): Promise<void> {
+    for (const b of batches) this.objectsDone += b.objects.length;
+    const marking = batches.filter((b) => b.advancesMark).at(-1);
+    if (marking) {
+      this.ctx.marks.set(this.peer.instanceId, { epoch: this.epoch!, seq: marking.seq });
       await this.ctx.marks.persist();
     }
-    if (this.closed) return;
-    await this.send(encodeAck({ seq: batch.seq }));
-    this.report(batch.advancesMark && batch.seq >= this.caughtUpSeq);
+    for (const b of batches) {
+      if (this.closed) return;
+      this.queuedBatches--;
+      await this.send(encodeAck({ seq: b.seq }));
+    }
+    this.report(!!marking && marking.seq >= this.caughtUpSeq);
   }
 
   /** Objects of a batch we do not have yet, described (parsed, canonical, schema, refs). */
@@ -188,7 +266,7 @@ export class Importer {
     const seen = new Set<string>();
     for (const bytes of objects) {
       const hash = toHex(this.ctx.crypto.sha256(bytes));
-      if (this.ctx.store.has(hash as ObjectHash) || seen.has(hash)) continue;
+      if (this.ctx.store.has(hash as ObjectHash) || this.pending.has(hash) || seen.has(hash)) continue;
       seen.add(hash);
       fresh.push(describeBytes(this.ctx.crypto, bytes));
     }
@@ -203,6 +281,12 @@ export class Importer {
     if (chunks.length) await this.fetchChunks(chunks);
     if (this.closed) return;
     await verifier.verifyBatch(fresh);
+    await this.put(fresh);
+  }
+
+  /** Stores verified objects in one atomic batch. */
+  private async put(fresh: readonly DescribedObject[]): Promise<void> {
+    if (fresh.length === 0) return;
     const entries: PutEntry[] = fresh.map((d) => ({
       hash: d.hash,
       kind: 'object',
@@ -212,7 +296,7 @@ export class Importer {
       author: d.signer?.kind === 'instance' ? d.signer.author : undefined,
       idHash: d.idHash,
     }));
-    await store.put(entries);
+    await this.ctx.store.put(entries);
     for (const d of fresh) this.bytesDone += d.bytes.length;
     this.ctx.onReceived(this.peer, fresh.map((d) => d.hash));
   }

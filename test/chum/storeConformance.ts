@@ -161,6 +161,30 @@ export function runObjectStoreTests(name: string, open: () => Promise<OpenedStor
         assert.deepEqual(await store.get(entry.hash), original);
       }));
 
+    it('getMany returns each entry in the order asked, undefined where absent, in own copies', () =>
+      withStore(async ({ store }) => {
+        const first = [objectEntry('Note', { n: 1 }), objectEntry('Note', { n: 2 }), chunkEntry(new Uint8Array([7, 8, 9]))];
+        const second = [objectEntry('Note', { n: 3 }), objectEntry('Note', { n: 4, pad: 'x'.repeat(500) })];
+        await store.put(first);
+        await store.put(second);
+        const all = [...first, ...second];
+        // Back-to-back runs, a gap, reversed order, repeats and an absent hash.
+        const asked = [all[0]!.hash, all[1]!.hash, all[2]!.hash, all[4]!.hash, absentHash('gone'), all[3]!.hash, all[0]!.hash];
+        const got = await store.getMany(asked);
+        assert.equal(got.length, asked.length);
+        assert.deepEqual(got[0], all[0]!.bytes);
+        assert.deepEqual(got[1], all[1]!.bytes);
+        assert.deepEqual(got[2], all[2]!.bytes);
+        assert.deepEqual(got[3], all[4]!.bytes);
+        assert.equal(got[4], undefined);
+        assert.deepEqual(got[5], all[3]!.bytes);
+        assert.deepEqual(got[6], all[0]!.bytes);
+        got[1]!.fill(0);
+        assert.deepEqual(await store.get(all[1]!.hash), all[1]!.bytes, 'the caller scribbling over a result changes nothing stored');
+        assert.deepEqual(await store.getMany([]), []);
+        await rejectsWith(store.getMany('nope' as never), 'INVALID_INPUT');
+      }));
+
     it('refuses bytes that do not hash to their name and stores nothing of the batch', () =>
       withStore(async ({ store }) => {
         const good = objectEntry('Note', { n: 1 });
