@@ -160,6 +160,12 @@ export const MARK_ONLY_BATCH_DELAY_MS = 250;
 export const BLOB_CHUNK_BYTES = 1024 * 1024;
 /** Blob chunk requests in flight per peer (pipelined window). */
 export const BLOB_WINDOW_CHUNKS = 4;
+/**
+ * Blob chunks arrived but not yet durable per peer: the next request goes out when a chunk
+ * arrives, not when its write ends, so the disk's group commits overlap the transfer. With
+ * the window this bounds a transfer's chunk memory to (4 + 8) × 1 MiB per peer.
+ */
+export const BLOB_STORE_QUEUE_CHUNKS = 8;
 /** Hashes in one OFFER/WANT/CHUNK_REQ/MISSING message: 8k × 32 B = 256 KiB, the size of a sync batch. */
 export const MAX_HASHES_PER_MESSAGE = 8192;
 /** A JSON sync control message is tiny; 4 KiB bounds its parsing. */

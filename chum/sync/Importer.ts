@@ -28,11 +28,12 @@ import { KithError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import type { ObjectHash } from '../../shared/ids.js';
 import {
-  BLOB_WINDOW_CHUNKS, IMPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE, MAX_PENDING_WANTED_BATCHES, MAX_QUEUED_OFFERS, SYNC_WINDOW_BATCHES, SYNC_WANT_TIMEOUT_MS,
+  BLOB_STORE_QUEUE_CHUNKS, BLOB_WINDOW_CHUNKS, IMPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE, MAX_PENDING_WANTED_BATCHES, MAX_QUEUED_OFFERS, SYNC_WINDOW_BATCHES, SYNC_WANT_TIMEOUT_MS,
 } from '../../shared/limits.js';
 
 interface ChunkWaiter {
-  resolve: () => void;
+  /** Called when the chunk arrives, with its store write (still in flight; wrapped, or the promise would adopt it). */
+  resolve: (arrival: { readonly stored: Promise<void> }) => void;
   reject: (err: unknown) => void;
 }
 
@@ -119,11 +120,14 @@ export class Importer {
     const waiter = this.chunkWaiters.get(hash);
     if (!waiter) throw new KithError('SYNC_PROTOCOL_ERROR', 'unrequested chunk');
     this.chunkWaiters.delete(hash);
-    this.ctx.store.put([{ hash, kind: 'chunk', type: 'chunk', bytes, refs: [] }]).then(() => {
+    const stored = this.ctx.store.put([{ hash, kind: 'chunk', type: 'chunk', bytes, refs: [] }]).then(() => {
       this.bytesDone += bytes.length;
       this.report();
-      waiter.resolve();
-    }, (err) => waiter.reject(new KithError('SYNC_PROTOCOL_ERROR', `bad chunk: ${(err as Error).message}`)));
+    }, (err) => {
+      throw new KithError('SYNC_PROTOCOL_ERROR', `bad chunk: ${(err as Error).message}`);
+    });
+    stored.catch(() => {}); // raised by fetchChunks
+    waiter.resolve({ stored });
   }
 
   onMissing(hashes: readonly ObjectHash[]): void {
@@ -335,32 +339,41 @@ export class Importer {
     });
   }
 
-  /** Requests chunks with at most BLOB_WINDOW_CHUNKS in flight; each is stored as it arrives. */
+  /**
+   * Requests chunks with at most BLOB_WINDOW_CHUNKS on the way and at most
+   * BLOB_STORE_QUEUE_CHUNKS arrived but not yet durable: a request goes out as soon as a chunk
+   * arrives, so fetching overlaps the disk's writes (which group the chunks that queue up).
+   * Each chunk is stored as it arrives, so an interrupted transfer resumes per chunk.
+   */
   private async fetchChunks(hashes: readonly ObjectHash[]): Promise<void> {
     let next = 0;
     let failure: unknown;
-    const inFlight = new Set<Promise<void>>();
-    const request = async (hash: ObjectHash) => {
+    const onTheWay = new Set<Promise<void>>();
+    const storing = new Set<Promise<void>>();
+    const track = (set: Set<Promise<void>>, work: Promise<void>) => {
+      const p: Promise<void> = work.catch((err) => {
+        failure ??= err;
+      }).finally(() => set.delete(p));
+      set.add(p);
+    };
+    const request = async (hash: ObjectHash): Promise<void> => {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const arrived = new Promise<void>((resolve, reject) => {
+      const arrived = new Promise<{ readonly stored: Promise<void> }>((resolve, reject) => {
         this.chunkWaiters.set(hash, { resolve, reject });
         timer = setTimeout(() => reject(new KithError('TIMEOUT', 'the peer did not send a requested blob chunk')), SYNC_WANT_TIMEOUT_MS);
       });
       try {
         await this.send(encodeHashes(Msg.ChunkReq, [hash]));
-        await arrived;
+        track(storing, (await arrived).stored);
       } finally {
         clearTimeout(timer);
       }
     };
-    while ((next < hashes.length || inFlight.size > 0) && !failure && !this.closed) {
-      while (next < hashes.length && inFlight.size < BLOB_WINDOW_CHUNKS) {
-        const p: Promise<void> = request(hashes[next++]!).catch((err) => {
-          failure ??= err;
-        }).finally(() => inFlight.delete(p));
-        inFlight.add(p);
+    while ((next < hashes.length || onTheWay.size > 0 || storing.size > 0) && !failure && !this.closed) {
+      while (next < hashes.length && onTheWay.size < BLOB_WINDOW_CHUNKS && onTheWay.size + storing.size < BLOB_WINDOW_CHUNKS + BLOB_STORE_QUEUE_CHUNKS) {
+        track(onTheWay, request(hashes[next++]!));
       }
-      await Promise.race(inFlight);
+      await Promise.race([...onTheWay, ...storing]);
     }
     if (failure) throw failure;
   }
