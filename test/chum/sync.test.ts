@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
 import { memoryInstance, type MemoryInstance } from '../support/instances.js';
-import { waitFor } from '../support/peers.js';
+import { crypto, makeIdentity, waitFor } from '../support/peers.js';
+import { recordChumWire, type ChumWireRecorder } from '../support/chumWire.js';
+import { copyStore } from '../support/storeCopy.js';
+import { openMemoryStore } from '../../chum/stores/memoryStore.js';
+import { Msg, decodeBatch } from '../../chum/sync/wire.js';
+import { createInstance, issueCertificate, type LocalIdentity } from '../../shared/identity.js';
 import type { ObjectHash } from '../../shared/ids.js';
 
 async function paired(net: MemoryNetwork, a: MemoryInstance, b: MemoryInstance): Promise<void> {
@@ -89,21 +94,38 @@ test('chain A–B–C: B relays A’s objects to C only when C may see them', as
 });
 
 test('revoking a grant mid-sync stops further objects at once', async () => {
+  const { SYNC_BATCH_OBJECTS, SYNC_WINDOW_BATCHES } = await import('../../shared/limits.js');
+  const window = SYNC_WINDOW_BATCHES * SYNC_BATCH_OBJECTS;
   const net = new MemoryNetwork({ latencyMs: 2 });
-  const a = await memoryInstance(net, 'a');
-  const b = await memoryInstance(net, 'b');
-  const channel = await a.instance.chum.createId('Channel', 'c');
-  const grant = await a.instance.chum.grant({ ids: [channel], persons: [b.identity.personId] });
-  const before = await notes(a, 1500, channel, 'before');
-  await paired(net, a, b);
-  await waitFor(() => before.filter((h) => b.store.has(h)).length >= 100, 10_000, 'sync under way');
-  await a.instance.chum.revokeGrant(grant);
-  const after = await notes(a, 50, channel, 'after');
-  await new Promise((r) => setTimeout(r, 500));
-  const got = before.filter((h) => b.store.has(h)).length;
-  assert.ok(got < before.length, `revocation stopped the backlog (${got} of ${before.length})`);
-  assert.equal(after.filter((h) => b.store.has(h)).length, 0, 'nothing written after the revocation arrives');
-  for (const n of [a, b]) await n.instance.close();
+  const aStore = await openMemoryStore({ crypto });
+  const wire = recordChumWire(aStore);
+  try {
+    const a = await memoryInstance(net, 'a', { store: aStore });
+    const b = await memoryInstance(net, 'b');
+    const channel = await a.instance.chum.createId('Channel', 'c');
+    const grant = await a.instance.chum.grant({ ids: [channel], persons: [b.identity.personId] });
+    // Enough that, when the revocation lands, well over two windows are still unsent: a revocation
+    // that only took effect after the backlog would exceed the bound below.
+    const before = await notes(a, 3000, channel, 'before');
+    await paired(net, a, b);
+    await waitFor(() => before.filter((h) => b.store.has(h)).length >= 100, 10_000, 'sync under way');
+    await a.instance.chum.revokeGrant(grant);
+    const sentUntilRevoke = wire.sent.length;
+    const gotAtRevoke = before.filter((h) => b.store.has(h)).length;
+    const after = await notes(a, 50, channel, 'after');
+    await new Promise((r) => setTimeout(r, 500));
+    const got = before.filter((h) => b.store.has(h)).length;
+    const sentAfterRevoke = wire.sent.slice(sentUntilRevoke).filter((m) => m.bytes[0] === Msg.Batch).reduce((n, m) => n + decodeBatch(m.bytes.subarray(1)).objects.length, 0);
+    assert.ok(before.length - gotAtRevoke > 2 * window, `the backlog was far from done when the grant was revoked (${gotAtRevoke} of ${before.length})`);
+    // In flight at most one flow-control window: what was sent before the revocation was stored,
+    // plus nothing (or what the window still allowed before the index saw it) afterwards.
+    assert.ok(sentAfterRevoke <= window, `${sentAfterRevoke} objects sent after the revocation was stored (window ${window})`);
+    assert.ok(got - gotAtRevoke <= window + sentAfterRevoke, `${got - gotAtRevoke} objects stored by b after the revocation`);
+    assert.equal(after.filter((h) => b.store.has(h)).length, 0, 'nothing written after the revocation arrives');
+    for (const n of [a, b]) await n.instance.close();
+  } finally {
+    wire.restore();
+  }
 });
 
 test('an interrupted sync resumes; nothing is re-sent beyond the unacknowledged window', async () => {
@@ -148,10 +170,9 @@ test('an interrupted sync resumes; nothing is re-sent beyond the unacknowledged 
 });
 
 test('a changed epoch triggers reconciliation instead of resending everything', async () => {
-  const { openMemoryStore } = await import('../../chum/stores/memoryStore.js');
-  const { crypto } = await import('../support/peers.js');
   const { Exporter } = await import('../../chum/sync/Exporter.js');
   let reconciled = 0;
+  let wire: ChumWireRecorder | undefined;
   const onRecon = Exporter.prototype.onRecon;
   Exporter.prototype.onRecon = function (m) {
     reconciled++;
@@ -167,22 +188,25 @@ test('a changed epoch triggers reconciliation instead of resending everything', 
     const first = await notes(a, 200, channel);
     await waitFor(() => first.every((h) => b.store.has(h)), 10_000, 'first sync');
     // "Reset" a's store: a new store (new epoch) holding the same objects plus new ones.
-    const fresh = await openMemoryStore({ crypto });
-    for (let after = 0; ; ) {
-      const page = a.store.since(after, 500);
-      if (page.length === 0) break;
-      await fresh.put(await Promise.all(page.map(async (m) => ({ hash: m.hash, kind: m.kind, type: m.type, bytes: (await a.store.get(m.hash))!, refs: m.refs, author: m.author, idHash: m.idHash }))));
-      after = page[page.length - 1]!.seq;
-    }
+    const fresh = await copyStore(a.store);
     assert.notEqual(fresh.epoch, a.store.epoch);
+    // From here on, every object b is sent (stored or skipped as already known) is counted.
+    wire = recordChumWire(b.store);
     await a.instance.close();
     const a2 = await memoryInstance(net, 'a', { identity: a.identity, pairingState: a.pairingState, marksState: a.marksState, store: fresh });
     const later = await notes(a2, 5, channel, 'later');
     await waitFor(() => later.every((h) => b.store.has(h)), 10_000, 'sync after reset');
+    // Past the mark-only batch delay, so a stray resend would have arrived too.
+    await new Promise((r) => setTimeout(r, 400));
+    const batches = wire.received.filter((m) => m.bytes[0] === Msg.Batch).map((m) => decodeBatch(m.bytes.subarray(1)));
+    const sent = batches.reduce((n, batch) => n + batch.objects.length, 0);
+    // Only the differences travel (the 5 new entries; a few records at most besides), not the 200 old ones.
+    assert.ok(sent >= later.length && sent <= later.length + 5, `${sent} objects sent after the reset for ${later.length} new ones`);
     assert.ok(reconciled > 0, 'the exporter reconciled');
     for (const n of [a2, b]) await n.instance.close();
   } finally {
     Exporter.prototype.onRecon = onRecon;
+    wire?.restore();
   }
 });
 
@@ -202,4 +226,62 @@ test('versions merge deterministically on every replica', async () => {
   assert.equal(cb.current?.hash, v2);
   assert.deepEqual(cb.current?.data, { members: [a.identity.personId, b.identity.personId] });
   for (const n of [a, b]) await n.instance.close();
+});
+
+/** Another instance of the same person (a second device): its own keys, certified by the person. */
+async function secondInstance(of: LocalIdentity, name: string): Promise<LocalIdentity> {
+  const inst = await createInstance(crypto, of.personId, name);
+  const certificate = await issueCertificate(crypto, of.personId, of.personSecrets, inst.id, Date.now());
+  return { ...of, public: { ...of.public, instance: inst.record, certificate }, instanceId: inst.id, instanceSecrets: inst.secrets };
+}
+
+test('concurrent forks written on two replicas of one owner merge to the same value everywhere', async () => {
+  const net = new MemoryNetwork({ latencyMs: 3 });
+  const annId = await makeIdentity('ann');
+  const ann1 = await memoryInstance(net, 'ann1', { identity: annId });
+  const ann2 = await memoryInstance(net, 'ann2', { identity: await secondInstance(annId, 'ann-laptop') });
+  const bob = await memoryInstance(net, 'bob');
+  await paired(net, ann1, ann2);
+  await paired(net, ann1, bob);
+  await paired(net, ann2, bob);
+  const replicas = [ann1, ann2, bob];
+  const doc = await ann1.instance.chum.createId('Doc', 'shared');
+  await ann1.instance.chum.grant({ ids: [doc], persons: [bob.identity.personId] });
+  const v1 = await ann1.instance.chum.writeVersion(doc, { value: 'base' });
+  await waitFor(() => replicas.every((r) => r.store.has(v1)), 5000, 'base version everywhere');
+  const version = (r: MemoryInstance, prev: ObjectHash[], hlc: number, value: string) =>
+    r.instance.chum.putSigned({ $type: 'Version', id: doc, prev: [...prev].sort(), hlc, data: { value } });
+  const current = async () => Promise.all(replicas.map(async (r) => (await r.instance.chum.versions(doc)).current));
+  const seqOf = (r: MemoryInstance, h: ObjectHash) => r.store.meta(h)!.seq;
+
+  // Round 1: both devices fork from v1 at once with the same HLC; each stores its own first.
+  const h = (await ann1.instance.chum.versions(doc)).current!.hlc + 1000;
+  const [a, b] = await Promise.all([version(ann1, [v1], h, 'from ann1'), version(ann2, [v1], h, 'from ann2')]);
+  await waitFor(() => replicas.every((r) => r.store.has(a) && r.store.has(b)), 5000, 'fork everywhere');
+  assert.ok(seqOf(ann1, a) < seqOf(ann1, b) && seqOf(ann2, b) < seqOf(ann2, a), 'the two devices saw the fork in opposite orders');
+  const tie = a > b ? a : b; // equal HLC: the greater hash wins
+  for (const [i, v] of (await current()).entries()) assert.equal(v?.hash, tie, `replica ${i} after the equal-HLC fork`);
+
+  // Round 2: both merge the fork concurrently (same HLC again), and ann2 also writes on a stale
+  // branch (parent v1) with an older HLC, which must not win although it arrives last.
+  const h2 = h + 10;
+  const [c, d] = await Promise.all([version(ann1, [a, b], h2, 'merge by ann1'), version(ann2, [a, b], h2, 'merge by ann2')]);
+  const stale = await version(ann2, [v1], h - 1, 'stale branch');
+  const all = [v1, a, b, c, d, stale];
+  await waitFor(() => replicas.every((r) => all.every((x) => r.store.has(x))), 5000, 'merges everywhere');
+  assert.ok(seqOf(ann1, c) < seqOf(ann1, d) && seqOf(ann2, d) < seqOf(ann2, c), 'the merges arrived in opposite orders');
+  const winner = c > d ? c : d;
+  const values = await current();
+  for (const [i, v] of values.entries()) {
+    assert.equal(v?.hash, winner, `replica ${i} after the concurrent merges`);
+    assert.deepEqual(v?.data, { value: winner === c ? 'merge by ann1' : 'merge by ann2' });
+  }
+  // Every replica holds the same DAG: three heads (two merges and the stale branch).
+  for (const r of replicas) assert.equal((await r.instance.chum.versions(doc)).versions.length, all.length);
+  // A version written on top supersedes all three heads on every replica, even from a device whose
+  // clock is behind (an older HLC than its parents): the DAG decides before the clock.
+  const top = await version(ann1, [c, d, stale], h, 'top');
+  await waitFor(() => replicas.every((r) => r.store.has(top)), 5000, 'top everywhere');
+  for (const v of await current()) assert.equal(v?.hash, top);
+  for (const r of replicas) await r.instance.close();
 });
