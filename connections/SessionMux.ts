@@ -3,10 +3,12 @@
  * CHUM uses 0x10–0x1f, the companion protocol (renderer ↔ main) 0x30–0x3f, and applications
  * may claim ranges from 0x40. A message for a protocol nobody registered closes the session
  * with PROTOCOL_ERROR; messages for a registered protocol that has no handler yet are queued
- * (bounded), so nothing is lost between the handshake and the protocols starting.
+ * (bounded), so nothing is lost between the handshake and the protocols starting. A queue is
+ * handed to its handler the way the session delivers: one message at a time, in order, a throw
+ * or rejection closing the session with the error's code, nothing once the session closed.
  */
 import type { SecureSession, CloseCode } from './SecureSession.js';
-import { KithError } from '../shared/errors.js';
+import { KithError, toKithError } from '../shared/errors.js';
 import { MUX_QUEUE_MESSAGES } from '../shared/limits.js';
 
 /** A protocol's view of the session: what CHUM's SyncSession and the companion RPC need. */
@@ -22,6 +24,8 @@ interface Route {
   readonly last: number;
   handler: ((message: Uint8Array) => void | Promise<void>) | undefined;
   readonly queue: Uint8Array[];
+  /** While a new handler works through the queue: messages that arrive meanwhile wait behind it. */
+  draining: Promise<void> | undefined;
 }
 
 export class SessionMux {
@@ -37,14 +41,14 @@ export class SessionMux {
       throw new KithError('INVALID_INPUT', 'a protocol claims a range of message types within 0..255');
     }
     if (this.routes.some((r) => first <= r.last && r.first <= last)) throw new KithError('ALREADY_EXISTS', 'message types already claimed');
-    const route: Route = { first, last, handler: undefined, queue: [] };
+    const route: Route = { first, last, handler: undefined, queue: [], draining: undefined };
     this.routes.push(route);
     const session = this.session;
     return {
       send: (m) => session.send(m),
       setHandler: (h) => {
         route.handler = h;
-        while (h && route.queue.length > 0 && route.handler === h) void h(route.queue.shift()!);
+        if (h && route.queue.length > 0 && !route.draining) route.draining = this.drain(route);
       },
       close: (code, message) => session.close(code, message),
       closed: session.closed,
@@ -55,9 +59,35 @@ export class SessionMux {
     const type = message[0];
     const route = type === undefined ? undefined : this.routes.find((r) => type >= r.first && type <= r.last);
     if (!route) throw new KithError('PROTOCOL_ERROR', `no protocol for message type ${type}`);
-    if (route.handler) return route.handler(message);
-    if (route.queue.length >= MUX_QUEUE_MESSAGES) throw new KithError('PROTOCOL_ERROR', 'too many messages before the protocol started');
+    if (route.handler && !route.draining) return route.handler(message);
+    if (!route.handler && route.queue.length >= MUX_QUEUE_MESSAGES) throw new KithError('PROTOCOL_ERROR', 'too many messages before the protocol started');
     route.queue.push(message);
+    // While the queue drains the session waits for it (this message included): backpressure holds.
+    return route.draining;
+  }
+
+  /**
+   * Hands a route's queue to its new handler. Started from `setHandler`, so nobody awaits it:
+   * a throw or rejection must not escape (an unhandled rejection ends a Node process) and
+   * closes the session with the error's code instead, as the session does for its own handler.
+   */
+  private async drain(route: Route): Promise<void> {
+    // Like the session: delivery starts on a microtask, so whoever sets the handler can finish wiring first.
+    await Promise.resolve();
+    try {
+      while (route.handler && route.queue.length > 0 && !this.session.isClosed) {
+        try {
+          await route.handler(route.queue.shift()!);
+        } catch (err) {
+          const e = toKithError(err, 'PROTOCOL_ERROR');
+          this.session.close(e.code, e.message);
+        }
+      }
+      // A closed session delivers nothing more; what waited goes down with it.
+      if (this.session.isClosed) route.queue.length = 0;
+    } finally {
+      route.draining = undefined;
+    }
   }
 }
 

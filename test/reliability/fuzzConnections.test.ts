@@ -9,6 +9,10 @@
  *   *authentic* frames (every type byte, chunk sizes past the limit, pings) behaves like a
  *   reference model — delivers the same messages (a prefix of them when it must close: what
  *   is still queued behind the handler goes down with the session), closes with the same code;
+ * - SessionMux on a live session: arbitrary message sequences (types nobody claimed, empty
+ *   messages, bursts past MUX_QUEUE_MESSAGES for a protocol not started yet, handlers that
+ *   refuse, crash or reject, protocols that start late) against a reference model — only that
+ *   session closes, with the model's code; a bystander session is untouched;
  * all time-bounded, with nothing escaping to the process and memory bounded.
  * Bounded runs in `npm test`, ×100 with KITH_STRESS.
  */
@@ -18,6 +22,7 @@ import fc from 'fast-check';
 import { HandshakeState } from '../../connections/noise/HandshakeState.js';
 import type { CipherState } from '../../connections/noise/CipherState.js';
 import { SecureSession, type SessionClose } from '../../connections/SecureSession.js';
+import { SessionMux, type MessageChannel } from '../../connections/SessionMux.js';
 import { createConnectedPair } from '../../connections/transports/memoryTransport.js';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
 import { PROTOCOL_PAIRING, PROTOCOL_SESSION, ROUTE_PAIRING, ROUTE_SESSION, prologueFor, MSG1_MIN_BYTES } from '../../connections/frames.js';
@@ -25,6 +30,8 @@ import { deriveInviteSecrets, computeMac1 } from '../../connections/handshake.js
 import type { PairingGate } from '../../connections/Router.js';
 import type { InviteId } from '../../shared/ids.js';
 import { concatBytes, toHex } from '../../shared/bytes.js';
+import { KithError } from '../../shared/errors.js';
+import { MUX_QUEUE_MESSAGES } from '../../shared/limits.js';
 import { crypto, makeIdentity, memoryNode, staticKeyPair, waitFor } from '../support/peers.js';
 import { atBoundaryAsync, bytesAround, fuzzRuns, fuzzTimeout, OutcomeTally, trapUncaught } from '../support/arbitraries.js';
 import { retainedHeap, mib } from '../support/memory.js';
@@ -283,4 +290,199 @@ test(`SecureSession fed arbitrary ciphertexts and authentic frames of every type
     { numRuns: fuzzRuns(400) },
   );
   for (const code of ['ok', 'FRAME_INVALID', 'FRAME_TOO_LARGE']) assert.ok(tally.get(code) > 0, `the fuzzer reached "${code}": ${tally}`);
+});
+
+// ---- SessionMux dispatch on a live session ---------------------------------------------
+
+/**
+ * The victim's protocols: CHUM's and the companion's ranges (each started at once or only
+ * after the peer's messages arrived, so they wait in the mux's queue; the companion range
+ * sometimes not claimed at all) and a sentinel type that tells when the peer's messages were
+ * all dispatched. A handler's reaction is chosen by the message's second byte.
+ */
+const MUX = { chum: [0x10, 0x1f], companion: [0x30, 0x3f], sentinel: [0xff, 0xff] } as const;
+type Start = 'early' | 'late' | 'none';
+interface MuxSetup {
+  readonly chum: Exclude<Start, 'none'>;
+  readonly companion: Start;
+}
+const REFUSE = 0xe0;
+const BUG = 0xe1;
+const REJECT = 0xe2;
+const SLOW = 0xe3;
+
+/** What a protocol handler does with a message: take it, refuse it with a code, crash on it, or reject later. */
+function reaction(m: Uint8Array): { code?: string } {
+  if (m[1] === REFUSE) return { code: 'SYNC_PROTOCOL_ERROR' };
+  if (m[1] === BUG) return { code: 'PROTOCOL_ERROR' };
+  if (m[1] === REJECT) return { code: 'ACCESS_DENIED' };
+  return {};
+}
+
+function muxHandler(delivered: string[]): (m: Uint8Array) => void | Promise<void> {
+  return (m) => {
+    switch (m[1]) {
+      case REFUSE:
+        throw new KithError('SYNC_PROTOCOL_ERROR', 'the protocol refused this message');
+      case BUG:
+        throw new TypeError('a bug in a protocol handler');
+      case REJECT:
+        return Promise.reject(new KithError('ACCESS_DENIED', 'refused after a while'));
+      case SLOW:
+        return new Promise<void>((resolve) => setImmediate(resolve)).then(() => void delivered.push(toHex(m)));
+      default:
+        delivered.push(toHex(m));
+    }
+  };
+}
+
+/**
+ * The reference: messages are dispatched in order; an empty one or one of a type nobody
+ * claimed closes the session with PROTOCOL_ERROR; a started protocol gets its message (and a
+ * throw or rejection closes the session with the handler's code, PROTOCOL_ERROR for a plain
+ * error); a claimed but not yet started protocol queues up to MUX_QUEUE_MESSAGES (one more
+ * closes with PROTOCOL_ERROR). Late protocols then start one after the other and get their
+ * queue in order — unless the session closed, which drops it.
+ * Returns the delivered messages at each checkpoint (after dispatch, after each late start).
+ */
+function muxModel(setup: MuxSetup, messages: readonly Uint8Array[]): { checkpoints: string[][]; close: string | undefined } {
+  const routes = [
+    { range: MUX.chum, start: setup.chum, queue: [] as Uint8Array[] },
+    { range: MUX.companion, start: setup.companion, queue: [] as Uint8Array[] },
+    { range: MUX.sentinel, start: 'early' as Start, queue: [] as Uint8Array[] },
+  ].filter((r) => r.start !== 'none');
+  const delivered: string[] = [];
+  const checkpoints: string[][] = [];
+  const deliver = (m: Uint8Array): string | undefined => {
+    const { code } = reaction(m);
+    if (code) return code;
+    delivered.push(toHex(m));
+    return undefined;
+  };
+  for (const m of messages) {
+    const type = m[0];
+    const route = type === undefined ? undefined : routes.find((r) => type >= r.range[0] && type <= r.range[1]);
+    if (!route) return { checkpoints: [...checkpoints, [...delivered]], close: 'PROTOCOL_ERROR' };
+    if (route.start === 'early') {
+      const code = deliver(m);
+      if (code) return { checkpoints: [...checkpoints, [...delivered]], close: code };
+    } else {
+      if (route.queue.length >= MUX_QUEUE_MESSAGES) return { checkpoints: [...checkpoints, [...delivered]], close: 'PROTOCOL_ERROR' };
+      route.queue.push(m);
+    }
+  }
+  checkpoints.push([...delivered]);
+  for (const route of routes.filter((r) => r.start === 'late')) {
+    for (const m of route.queue) {
+      const code = deliver(m);
+      if (code) return { checkpoints: [...checkpoints, [...delivered]], close: code };
+    }
+    checkpoints.push([...delivered]);
+  }
+  return { checkpoints, close: undefined };
+}
+
+/** Two ends of a confirmed session over an in-memory transport: `victim` (outbound) and `peer` (inbound). */
+async function sessionPair(): Promise<{ victim: SecureSession; peer: SecureSession }> {
+  const { initiator, responder } = await handshakes('session');
+  await responder.readMessage(await initiator.writeMessage(EMPTY));
+  await initiator.readMessage(await responder.writeMessage(EMPTY));
+  const i = initiator.split();
+  const r = responder.split();
+  const handshakeHash = initiator.handshakeHash();
+  initiator.destroy();
+  responder.destroy();
+  const [a, b] = createConnectedPair();
+  const options = { keepaliveMs: 60_000, idleTimeoutMs: 120_000 };
+  const peer = new SecureSession(b, r.send, r.receive, { id: 'mux-peer', kind: 'session', direction: 'inbound', remoteStatic: staticKeyPair(ann).publicKey, handshakeHash, remoteAddress: undefined }, options);
+  const victim = new SecureSession(a, i.send, i.receive, { id: 'mux-victim', kind: 'session', direction: 'outbound', remoteStatic: staticKeyPair(bob).publicKey, handshakeHash, remoteAddress: undefined }, options);
+  return { victim, peer };
+}
+
+const arbMuxType = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: MUX.chum[0], max: MUX.chum[1] }) },
+  { weight: 3, arbitrary: fc.integer({ min: MUX.companion[0], max: MUX.companion[1] }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+);
+const arbMuxSteps: fc.Arbitrary<Uint8Array[]> = fc
+  .array(
+    fc.oneof(
+      {
+        weight: 20,
+        arbitrary: fc
+          .tuple(arbMuxType, fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(REFUSE, BUG, REJECT, SLOW) }), fc.uint8Array({ maxLength: 24 }))
+          .map(([type, how, rest]) => [concatBytes(Uint8Array.of(type, how), rest)]),
+      },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 24 }).map((m) => [m]) },
+      { weight: 1, arbitrary: fc.constant([EMPTY]) },
+      // A burst around the queue limit, for a protocol that may not have started yet.
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(fc.constantFrom(MUX.chum[0], MUX.companion[0]), fc.integer({ min: MUX_QUEUE_MESSAGES - 4, max: MUX_QUEUE_MESSAGES + 4 }))
+          .map(([type, n]) => Array.from({ length: n }, (_, k) => Uint8Array.of(type, 0, k & 0xff, k >> 8))),
+      },
+    ),
+    { minLength: 1, maxLength: 10 },
+  )
+  .map((steps) => steps.flat());
+
+test(`SessionMux on a live session fed arbitrary messages (unclaimed types, empty, bursts past the queue limit, failing handlers): closes only that session, with the model's code; nothing escapes (${fuzzRuns(300)} runs)`, { timeout: fuzzTimeout(120_000) }, async (t) => {
+  // A bystander session, open all along: another peer's bad messages never reach it.
+  const bystander = await sessionPair();
+  const bystanderGot: string[] = [];
+  new SessionMux(bystander.victim).channel(MUX.chum[0], MUX.chum[1]).setHandler((m) => void bystanderGot.push(toHex(m)));
+  const tally = new OutcomeTally();
+  const heapBefore = await retainedHeap();
+  await fc.assert(
+    fc.asyncProperty(fc.record({ chum: fc.constantFrom<'early' | 'late'>('early', 'late'), companion: fc.constantFrom<Start>('early', 'late', 'none') }), arbMuxSteps, async (setup, steps) => {
+      const { victim, peer } = await sessionPair();
+      let closed: SessionClose | undefined;
+      victim.events.on('close', (c) => (closed = c));
+      const mux = new SessionMux(victim);
+      const delivered: string[] = [];
+      const handler = muxHandler(delivered);
+      const late: MessageChannel[] = [];
+      for (const [name, range] of [['chum', MUX.chum], ['companion', MUX.companion], ['sentinel', MUX.sentinel]] as const) {
+        const start = name === 'sentinel' ? 'early' : setup[name];
+        if (start === 'none') continue;
+        const channel = mux.channel(range[0], range[1]);
+        if (start === 'early') channel.setHandler(handler);
+        else late.push(channel);
+      }
+      const sentinel = concatBytes(Uint8Array.of(MUX.sentinel[0], 0), crypto.randomBytes(8));
+      const expected = muxModel(setup, [...steps, sentinel]);
+      for (const m of [...steps, sentinel]) await peer.send(m).catch(() => {});
+      const reached = async (k: number) => waitFor(() => closed !== undefined || delivered.length >= expected.checkpoints[k]!.length, 3000, `checkpoint ${k}`);
+      // Everything was dispatched once the sentinel arrived (or the session closed on the way).
+      await waitFor(() => closed !== undefined || delivered.includes(toHex(sentinel)), 3000, 'the sentinel');
+      for (let k = 0; k < late.length; k++) {
+        const outcome = await atBoundaryAsync(async () => late[k]!.setHandler(handler));
+        assert.ok(outcome.ok, 'starting a protocol never throws, whatever waited in its queue');
+        if (expected.checkpoints[k + 1]) await reached(k + 1);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(delivered, expected.checkpoints.at(-1), 'delivered exactly the model\'s messages, in order');
+      if (expected.close) {
+        await waitFor(() => closed !== undefined, 3000, 'the session closed');
+        assert.equal(closed!.code, expected.close, `closed with ${closed!.code}; the model says ${expected.close}`);
+        assert.equal(closed!.byPeer, false);
+      } else {
+        assert.equal(closed, undefined, 'the session stayed open');
+      }
+      tally.add(expected.close ? { ok: false, code: expected.close, message: '' } : { ok: true, value: undefined });
+      victim.close();
+      peer.close();
+    }),
+    { numRuns: fuzzRuns(300) },
+  );
+  const heapAfter = await retainedHeap();
+  await bystander.peer.send(Uint8Array.of(MUX.chum[0], 1, 2, 3));
+  await waitFor(() => bystanderGot.length === 1, 2000, 'the bystander still delivers');
+  assert.ok(bystander.victim.isOpen, 'the bystander session is open');
+  for (const code of ['ok', 'PROTOCOL_ERROR', 'SYNC_PROTOCOL_ERROR', 'ACCESS_DENIED']) assert.ok(tally.get(code) > 0, `the fuzzer reached "${code}": ${tally}`);
+  assert.ok(heapAfter - heapBefore < 16 * 1024 * 1024, `memory bounded: ${mib(heapBefore)} → ${mib(heapAfter)}`);
+  t.diagnostic(`closes: ${tally}; heap ${mib(heapBefore)} → ${mib(heapAfter)}`);
+  bystander.victim.close();
+  bystander.peer.close();
 });

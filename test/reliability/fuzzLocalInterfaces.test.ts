@@ -11,7 +11,8 @@
  *   arbitrary strings, and `runKith` in-process with arbitrary argv (exit code and
  *   `--json` output always well-formed);
  * - key files: `parseKeyFile` / `openKeyFile` on mutated real files of both protections.
- * Bounded runs in `npm test`, ×100 with KITH_STRESS.
+ * Bounded runs in `npm test`, ×100 with KITH_STRESS; the live server, the companion pair and
+ * the in-process CLI keep a bounded heap however many runs they take.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,6 +43,10 @@ import { hostileStrings } from '../support/hostile.js';
 import { memoryInstance } from '../support/instances.js';
 import { crypto } from '../support/peers.js';
 import { anyJson, atBoundary, atBoundaryAsync, bytesAround, fuzzRuns, fuzzTimeout, jsonBytes, mutatedJson, OutcomeTally, trapUncaught, tweakedJson } from '../support/arbitraries.js';
+import { retainedHeap, mib } from '../support/memory.js';
+
+/** Heap a fuzz loop may keep after a full collection, whatever its number of runs (what it retains per run must be bounded by a limit, not by the runs). */
+const HEAP_GROWTH_BOUND = 16 * 1024 * 1024;
 
 const trap = trapUncaught();
 after(() => {
@@ -125,6 +130,7 @@ test(`a live control server fed arbitrary lines: well-formed answers, only the b
   });
   const codes = new OutcomeTally();
   let loneSurrogateAnswers = 0;
+  const heapBefore = await retainedHeap();
   const line = fc.oneof(
     arbFrameValue.map((v) => JSON.stringify(v) ?? 'null'),
     fc.string({ unit: 'binary', maxLength: 200 }),
@@ -158,10 +164,12 @@ test(`a live control server fed arbitrary lines: well-formed answers, only the b
     }),
     { numRuns: fuzzRuns(150) },
   );
+  const heapAfter = await retainedHeap();
   // The patient client, connected all along, is still served.
   assert.equal((await patient.status()).identity.instanceId, main.identity.instanceId);
   assert.ok(codes.get('PROTOCOL_ERROR') > 0 && codes.get('ok') > 0, codes.toString());
-  t.diagnostic(`answers: ${codes}; ${loneSurrogateAnswers} error answer(s) with a lone surrogate in the message (known, reported)`);
+  assert.ok(heapAfter - heapBefore < HEAP_GROWTH_BOUND, `memory bounded: ${mib(heapBefore)} → ${mib(heapAfter)}`);
+  t.diagnostic(`answers: ${codes}; ${loneSurrogateAnswers} error answer(s) with a lone surrogate in the message (known, reported); heap ${mib(heapBefore)} → ${mib(heapAfter)}`);
 });
 
 // ---- companion protocol ----------------------------------------------------------------------
@@ -220,6 +228,7 @@ test(`the companion protocol: messages decode or fail with PROTOCOL_ERROR; a liv
   const clientChannel = new FakeChannel();
   const client = new CompanionClient(clientChannel);
   const handled = new OutcomeTally();
+  const heapBefore = await retainedHeap();
   await fc.assert(
     fc.asyncProperty(arbCompanion, async (message) => {
       atBoundary(() => decodeCompanion(CompanionRequest, message), { allowed: ['PROTOCOL_ERROR'] });
@@ -244,9 +253,14 @@ test(`the companion protocol: messages decode or fail with PROTOCOL_ERROR; a liv
     }
   }
   assert.ok(channel.sent.some((m) => m[0] === COMPANION_RESPONSE), 'some requests were answered');
+  // The test's channel kept what the server sent; without it, nothing may grow with the runs.
+  const sent = channel.sent.length;
+  channel.sent.length = 0;
+  const heapAfter = await retainedHeap();
+  assert.ok(heapAfter - heapBefore < HEAP_GROWTH_BOUND, `memory bounded: ${mib(heapBefore)} → ${mib(heapAfter)}`);
   server.stop();
   void client;
-  t.diagnostic(`server handler: ${handled}; ${channel.sent.length} messages sent back`);
+  t.diagnostic(`server handler: ${handled}; ${sent} messages sent back; heap ${mib(heapBefore)} → ${mib(heapAfter)}`);
 });
 
 // ---- the command line ------------------------------------------------------------------------
@@ -285,6 +299,7 @@ test(`kith in-process with arbitrary argv (no home, no files touched): exit 0/1/
   // Commands that create homes, read files or run until stopped are left out; --home never appears (KITH_HOME points into a temp dir).
   const safe = fc.oneof(fc.constantFrom('whoami', 'invite', 'invites', 'accept', 'contacts', 'revoke', 'ls', 'status', 'frobnicate'), arbWord.filter((w) => !w.startsWith('--home') && !COMMANDS.has(w)));
   const exits = new OutcomeTally();
+  const heapBefore = await retainedHeap();
   await fc.assert(
     fc.asyncProperty(fc.array(safe, { minLength: 0, maxLength: 6 }), async (argv) => {
       let stdout = '';
@@ -318,8 +333,10 @@ test(`kith in-process with arbitrary argv (no home, no files touched): exit 0/1/
     }),
     { numRuns: fuzzRuns(300) },
   );
+  const heapAfter = await retainedHeap();
   assert.ok(exits.get('exit1') > 0 && exits.get('exit2') > 0, exits.toString());
-  t.diagnostic(`exit codes: ${exits}`);
+  assert.ok(heapAfter - heapBefore < HEAP_GROWTH_BOUND, `memory bounded: ${mib(heapBefore)} → ${mib(heapAfter)}`);
+  t.diagnostic(`exit codes: ${exits}; heap ${mib(heapBefore)} → ${mib(heapAfter)}`);
 });
 
 // ---- key files ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
  * - a live inviter fed arbitrary pair-hello messages inside a real IKpsk2 session, and a
  *   live invitee fed arbitrary answers: each attempt pairs (only when the message is the
  *   valid one) or fails with a code on both the event and the promise, a contact is stored
- *   exactly when it paired, nothing escapes;
+ *   exactly when it paired, nothing escapes, and the heap stays bounded over the runs;
  * - the pairing state document (invitation registry + contacts) from arbitrary JSON and
  *   from arbitrary file bytes through the durable file adapter.
  * Bounded runs in `npm test`, ×100 with KITH_STRESS.
@@ -37,6 +37,10 @@ import { ERROR_CODES } from '../../shared/errors.js';
 import { memoryInstance } from '../support/instances.js';
 import { crypto, makeIdentity, memoryNode, staticKeyPair } from '../support/peers.js';
 import { anyJson, atBoundary, atBoundaryAsync, B64URL_CHARS, bytesAround, fuzzRuns, fuzzTimeout, jsonBytes, mutatedJson, OutcomeTally, trapUncaught, tweakedJson, type Outcome } from '../support/arbitraries.js';
+import { retainedHeap, mib } from '../support/memory.js';
+
+/** Heap a live pairing fuzz loop may keep after a full collection, whatever its number of runs: invitation records and contacts are capped (MAX_INVITE_RECORDS, one contact per fuzzer), sessions are closed. */
+const HEAP_GROWTH_BOUND = 16 * 1024 * 1024;
 
 const trap = trapUncaught();
 after(() => {
@@ -224,6 +228,7 @@ test(`a live inviter fed arbitrary pair-hello messages inside real IKpsk2 sessio
   const fuzzer = await memoryNode(net, 'fuzzer');
   const fuzzerIdentity = fuzzer.id;
   const tally = new OutcomeTally();
+  const heapBefore = await retainedHeap();
   await fc.assert(
     fc.asyncProperty(arbTamper, async (how) => {
       const created = await victim.instance.invite();
@@ -256,8 +261,10 @@ test(`a live inviter fed arbitrary pair-hello messages inside real IKpsk2 sessio
     }),
     { numRuns: fuzzRuns(80) },
   );
+  const heapAfter = await retainedHeap();
   assert.ok(tally.get('ok') > 0 && tally.counts.size > 1, tally.toString());
-  t.diagnostic(`inviter outcomes: ${tally}`);
+  assert.ok(heapAfter - heapBefore < HEAP_GROWTH_BOUND, `memory bounded: ${mib(heapBefore)} → ${mib(heapAfter)}`);
+  t.diagnostic(`inviter outcomes: ${tally}; heap ${mib(heapBefore)} → ${mib(heapAfter)}`);
   await victim.instance.close();
   await fuzzer.model.close();
 });
@@ -281,6 +288,7 @@ test(`a live invitee fed arbitrary answers from an inviter: accepts only the val
   const stop = net.listen(url, (accepted) => void model.accept(accepted));
   const link = invitationToLink({ version: 1, purpose: 'contact', token, inviterKey: staticKeyPair(inviterIdentity).publicKey, expiresAt: NOW_S + 3600, name: 'inviter', endpoints: [url] });
   const tally = new OutcomeTally();
+  const heapBefore = await retainedHeap();
   await fc.assert(
     fc.asyncProperty(arbTamper, fc.boolean(), async (how, asError) => {
       answer = async (session) => {
@@ -306,8 +314,10 @@ test(`a live invitee fed arbitrary answers from an inviter: accepts only the val
     }),
     { numRuns: fuzzRuns(80) },
   );
+  const heapAfter = await retainedHeap();
   assert.ok(tally.get('ok') > 0 && tally.counts.size > 2, tally.toString());
-  t.diagnostic(`invitee outcomes: ${tally}`);
+  assert.ok(heapAfter - heapBefore < HEAP_GROWTH_BOUND, `memory bounded: ${mib(heapBefore)} → ${mib(heapAfter)}`);
+  t.diagnostic(`invitee outcomes: ${tally}; heap ${mib(heapBefore)} → ${mib(heapAfter)}`);
   stop();
   await model.close();
   await victim.instance.close();
