@@ -9,6 +9,7 @@
  *   seam) fed sequences of arbitrary and near-valid messages: every message is handled
  *   without throwing, a violation closes the channel with a Kith code (never a wrapped
  *   crash), and the victim's store stays consistent — every entry verifies, nothing dangles;
+ * - a peer that ignores flow control (batches past the window, offers, requests) loses its session;
  * - the sync marks document parses or is refused with INVALID_INPUT.
  * Bounded runs in `npm test`, ×100 with KITH_STRESS; memory stays bounded.
  */
@@ -36,6 +37,7 @@ import { crypto, makeIdentity, waitFor } from '../support/peers.js';
 import { anyJson, atBoundary, atBoundaryAsync, bytesAround, fuzzRuns, fuzzTimeout, jsonBytes, mutated, mutatedJson, OutcomeTally, trapUncaught } from '../support/arbitraries.js';
 import { auditStore } from '../support/storeAudit.js';
 import { retainedHeap, mib } from '../support/memory.js';
+import { MAX_QUEUED_OFFERS, MAX_SYNC_PENDING_TASKS, SYNC_WINDOW_BATCHES } from '../../shared/limits.js';
 
 const trap = trapUncaught();
 after(() => {
@@ -286,6 +288,29 @@ test(`a live sync session fed arbitrary message sequences: every violation close
   assert.ok(closes.get('SYNC_PROTOCOL_ERROR') > 0 && closes.get('ok') > 0, closes.toString());
   assert.ok(answered > 0, 'the victim answered some of the fuzzer\'s requests');
   t.diagnostic(`channel closes: ${closes}; ${answered} runs answered; heap ${mib(heapBefore)} → ${mib(heapAfter)}; victim store ${audit.objects} objects`);
+});
+
+test('a peer that ignores flow control (batches past the unacknowledged window, offers past the queue, WANTs past the task limit) loses its session with SYNC_PROTOCOL_ERROR', async () => {
+  // What a peer can make the importer hold: at most SYNC_WINDOW_BATCHES + 1 batches (each ≤ SYNC_BATCH_BYTES plus one object),
+  // MAX_QUEUED_OFFERS offers and MAX_SYNC_PENDING_TASKS queued requests per direction; one more of any closes its session.
+  const peer = { instanceId: fuzzerId.instanceId, personId: fuzzerId.personId, name: 'fuzzer' };
+  const hello = encodeHello({ v: SYNC_PROTOCOL_VERSION, epoch: 'flow-control-epoch-01', count: 0 } as never);
+  const floods: Array<[string, number, (i: number) => Uint8Array, string]> = [
+    ['batches', SYNC_WINDOW_BATCHES + 1, (i) => encodeBatch({ advancesMark: true, wanted: false, last: false, seq: i + 1, objects: [seedObjects[0]!] }), 'batch window exceeded'],
+    ['offers', MAX_QUEUED_OFFERS, () => encodeHashes(Msg.Offer, [seedHashes[0]!]), 'too many offers'],
+    ['wants', MAX_SYNC_PENDING_TASKS, () => encodeHashes(Msg.Want, [victimHashes[0]!]), 'too many requests in flight'],
+  ];
+  for (const [what, allowed, message, reason] of floods) {
+    const channel = new FuzzChannel();
+    victim.attach(channel, peer);
+    void channel.deliver(hello);
+    // Delivered back to back, as a peer that never waits for acknowledgements would send them.
+    for (let i = 0; i < allowed + 1 && !channel.closedWith; i++) void channel.deliver(message(i));
+    await waitFor(() => channel.closedWith !== undefined, 2000, `the ${what} flood closes the session`);
+    assert.equal(channel.closedWith!.code, 'SYNC_PROTOCOL_ERROR', what);
+    assert.equal(channel.closedWith!.message, reason, what);
+    channel.close('NORMAL');
+  }
 });
 
 test('after the fuzzing, an honest peer still syncs the shared data from the victim', { timeout: 30_000 }, async () => {

@@ -16,8 +16,10 @@
  * a pairing ends with a durable write (fsync) of the pairing document, which on a shared CI
  * disk that the sync itself keeps busy with fsyncs takes 0.3–1 s by itself (measured here;
  * see docs/RELIABILITY.md). KITH_RELIABILITY_DISK=1 puts the home on the ordinary temp dir.
+ * `npm run test:stress` runs both: the tmpfs run with its bounds, then the same run with the
+ * home on disk, which asserts everything but the pairing bound and reports the pairing times.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -79,8 +81,15 @@ function startProber(home: string) {
   };
 }
 
-test(`a node with ${PEERS} peers syncing at once answers status and a new pairing within ${ANSWER_WITHIN_MS} ms`, { timeout: STRESS ? 900_000 : 240_000 }, async (t) => {
-  const onTmpfs = process.env.KITH_RELIABILITY_DISK !== '1' && process.platform === 'linux' && existsSync('/dev/shm');
+interface HubRun {
+  /** The hub's home on /dev/shm rather than the ordinary temp dir. */
+  readonly onTmpfs: boolean;
+  /** Assert the pairing bound (on disk it is reported: the durable write follows the disk). */
+  readonly boundPairing: boolean;
+}
+
+async function hubWithPeers(t: TestContext, run: HubRun): Promise<void> {
+  const { onTmpfs } = run;
   const tmp = onTmpfs ? await tempHomeIn('/dev/shm') : await makeTempHome();
   const peers: WsInstance[] = [];
   let hub: ServeProcess | undefined;
@@ -190,5 +199,15 @@ test(`a node with ${PEERS} peers syncing at once answers status and a new pairin
   assert.ok(probesDuringSync >= 3, `status was asked while the peers synced (${probesDuringSync} times)`);
   assert.ok(pairingsDuringSync >= 1, `at least one pairing ran while the peers synced (${pairingsDuringSync})`);
   assert.ok(Math.max(...statusMs) <= ANSWER_WITHIN_MS, `status answered within ${ANSWER_WITHIN_MS} ms: ${statusMs.map((m) => m.toFixed(0)).join(',')}`);
-  assert.ok(Math.max(...pairingMs) <= ANSWER_WITHIN_MS, `pairing completed within ${ANSWER_WITHIN_MS} ms: ${pairingMs.map((m) => m.toFixed(0)).join(',')}`);
-});
+  if (run.boundPairing) assert.ok(Math.max(...pairingMs) <= ANSWER_WITHIN_MS, `pairing completed within ${ANSWER_WITHIN_MS} ms: ${pairingMs.map((m) => m.toFixed(0)).join(',')}`);
+}
+
+const tmpfsAvailable = process.platform === 'linux' && existsSync('/dev/shm');
+const defaultOnTmpfs = process.env.KITH_RELIABILITY_DISK !== '1' && tmpfsAvailable;
+
+test(`a node with ${PEERS} peers syncing at once answers status and a new pairing within ${ANSWER_WITHIN_MS} ms`, { timeout: STRESS ? 900_000 : 240_000 }, (t) => hubWithPeers(t, { onTmpfs: defaultOnTmpfs, boundPairing: true }));
+
+// Under test:stress the on-disk run too, unless the run above already was on disk.
+if (STRESS && defaultOnTmpfs) {
+  test(`the same with the hub's home on disk: status within ${ANSWER_WITHIN_MS} ms, pairing times reported (stress only)`, { timeout: 900_000 }, (t) => hubWithPeers(t, { onTmpfs: false, boundPairing: false }));
+}
