@@ -8,10 +8,14 @@
  */
 // class-transformer's @Type reads Reflect.getMetadata; this is the standard polyfill for it.
 import 'reflect-metadata';
-import { plainToInstance, Transform, Type, type ClassConstructor } from 'class-transformer';
+// The CommonJS build by path, not the bare name (which a bundler resolves to the esm5 build):
+// shared/schemaFastPath.ts reads this copy's metadata to know which fields it transforms.
+import { plainToInstance, Transform, Type } from 'class-transformer/cjs/index.js';
+import type { ClassConstructor } from 'class-transformer';
 import { validateSync, IsObject, ValidateNested, IsArray, ArrayMaxSize, type ValidationError } from 'class-validator';
 import { KithError, type ErrorCode } from './errors.js';
 import { assertJson } from './canonical.js';
+import { fastAccepts } from './schemaFastPath.js';
 import { MAX_JSON_DEPTH, MAX_SCHEMA_OBJECT_KEYS, SCHEMA_SCAN_ARRAY_ELEMENTS } from './limits.js';
 
 /**
@@ -84,6 +88,8 @@ export function validateSchema<T extends object>(
   } catch (err) {
     throw new KithError(code, `${what}: ${(err as Error).message}`);
   }
+  // Certainly valid by class-validator's own metadata (~1 µs); anything else takes the full path.
+  if (fastAccepts(cls, plain)) return plain as T;
   const instance = plainToInstance(cls, plain, { enableImplicitConversion: false, exposeDefaultValues: false });
   const errors = validateSync(instance as object, {
     whitelist: true,
