@@ -30,6 +30,7 @@ import type { ObjectHash } from '../../shared/ids.js';
 import {
   BLOB_STORE_QUEUE_CHUNKS, BLOB_WINDOW_CHUNKS, IMPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE, MAX_PENDING_WANTED_BATCHES, MAX_QUEUED_OFFERS, SYNC_WINDOW_BATCHES, SYNC_WANT_TIMEOUT_MS,
 } from '../../shared/limits.js';
+import { yieldTurn } from '../../shared/nextTurn.js';
 
 interface ChunkWaiter {
   /** Called when the chunk arrives, with its store write (still in flight; wrapped, or the promise would adopt it). */
@@ -178,6 +179,10 @@ export class Importer {
         const task = this.tasks.shift()!;
         if (task.kind === 'batch') {
           await this.processBatch(task.batch);
+          // Describing a batch is main-thread work (~3 ms per 100 objects): one batch per turn,
+          // so fifty peers syncing at once cannot keep a pairing or a status request waiting
+          // behind all of their queued batches.
+          await yieldTurn();
         } else {
           await this.drain();
           const lacking = task.hashes.filter((h) => !this.ctx.store.has(h));

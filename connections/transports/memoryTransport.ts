@@ -21,6 +21,7 @@ import { MAX_WS_PAYLOAD } from '../../shared/limits.js';
 import type { Transport } from '../Transport.js';
 import { closeCodeFor, normalizeClose } from '../closeCodes.js';
 import { TransportCore } from './transportCore.js';
+import { nextTurn } from '../../shared/nextTurn.js';
 
 export interface ConnectedPairOptions {
   /** Delay of every message and close, one way (default 0: the next macrotask). */
@@ -62,9 +63,6 @@ function option(value: number | undefined, fallback: number, name: string): numb
   return value;
 }
 
-/** A macrotask, the closest a portable module gets to "a later socket event". */
-const nextTurn: (run: () => void) => void =
-  typeof globalThis.setImmediate === 'function' ? (run) => void setImmediate(run) : (run) => void setTimeout(run, 0);
 
 class MemoryTransport implements Transport {
   readonly remoteAddress = undefined;

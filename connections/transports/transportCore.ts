@@ -13,6 +13,7 @@
 import { TypedEmitter } from '../../shared/events.js';
 import { DRAIN_POLL_MAX_MS, DRAIN_POLL_MIN_MS } from '../../shared/limits.js';
 import type { TransportEvents } from '../Transport.js';
+import { nextTurn } from '../../shared/nextTurn.js';
 
 type CloseEvent = TransportEvents['close'];
 
@@ -117,9 +118,7 @@ export class TransportCore {
       this.held = false;
       this.scheduleFlush();
     };
-    // setImmediate where it exists (Node's setTimeout(0) costs a millisecond on every connection).
-    if (typeof globalThis.setImmediate === 'function') setImmediate(release);
-    else setTimeout(release, 0);
+    nextTurn(release);
   }
 
   /** Resolves once `bufferedAmount ≤ lowWater` or the transport has closed. */
