@@ -95,10 +95,15 @@ export async function removeProfile(userDataDir: string): Promise<void> {
   await rm(userDataDir, { recursive: true, force: true });
 }
 
-/** Writes a screenshot of `page` to test-artifacts/NAME.png and returns its path. */
+/**
+ * Writes a screenshot of `page` to test-artifacts/NAME.png and returns its path. The path is
+ * printed (a `# screenshot: …` line in the test output), so a CI log that does not keep the
+ * folder still says where each picture was written and under which name.
+ */
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot: ${path}`);
   return path;
 }

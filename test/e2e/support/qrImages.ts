@@ -65,3 +65,50 @@ export async function writeQrVideo(file: string, image: Rgba, options: { width?:
   const frame = Buffer.concat([Buffer.from('FRAME\n', 'ascii'), y, chroma]);
   await writeFile(file, Buffer.concat([header, ...Array.from({ length: frames }, () => frame)]));
 }
+
+/** ANSI SGR sequences (`ESC [ … m`): the terminal QR code sets black on white with them. */
+// eslint-disable-next-line no-control-regex
+const ANSI_SGR = /\x1b\[[0-9;]*m/g;
+/** Each character cell holds two modules, one above the other: which of them are dark. */
+const HALF_BLOCKS: Readonly<Record<string, readonly [top: boolean, bottom: boolean]>> = {
+  ' ': [false, false],
+  '▀': [true, false],
+  '▄': [false, true],
+  '█': [true, true],
+};
+
+/**
+ * A QR code drawn in a terminal with half blocks (two modules per character: ▀ ▄ █, and a space
+ * for two light ones) turned back into pixels: `scale` pixels per module, with a white margin
+ * of `margin` modules. Colour codes are dropped; any other character is an error.
+ */
+export function terminalQrToRgba(lines: readonly string[], scale = 4, margin = 4): Rgba {
+  const cells = lines.map((l) => [...l.replace(ANSI_SGR, '')]);
+  const columns = Math.max(...cells.map((c) => c.length));
+  const width = (columns + 2 * margin) * scale;
+  const height = (cells.length * 2 + 2 * margin) * scale;
+  const data = new Uint8Array(width * height * 4).fill(255);
+  cells.forEach((row, r) => {
+    row.forEach((ch, c) => {
+      const halves = HALF_BLOCKS[ch];
+      if (!halves) throw new Error(`unexpected character ${JSON.stringify(ch)} in the terminal QR code (line ${r + 1}, column ${c + 1})`);
+      halves.forEach((dark, half) => {
+        if (!dark) return;
+        for (let y = 0; y < scale; y++) {
+          const top = ((margin + 2 * r + half) * scale + y) * width;
+          for (let x = 0; x < scale; x++) {
+            const i = (top + (margin + c) * scale + x) * 4;
+            data[i] = data[i + 1] = data[i + 2] = 0;
+          }
+        }
+      });
+    });
+  });
+  return { width, height, data };
+}
+
+/** The text of a QR code drawn in a terminal (see terminalQrToRgba), read by jsQR; or undefined. */
+export function readQrFromTerminal(lines: readonly string[]): string | undefined {
+  const { width, height, data } = terminalQrToRgba(lines);
+  return jsQR(new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength), width, height)?.data;
+}

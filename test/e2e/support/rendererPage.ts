@@ -5,6 +5,10 @@
 import type { Page } from 'playwright-core';
 import { readQrFromPng } from './qrImages.js';
 import { runCli, type CliResult } from '../../support/cli.js';
+import { parseInvitationLink } from '../../../pairing/invitation.js';
+import { deriveInviteSecrets } from '../../../connections/handshake.js';
+import { NobleCrypto } from '../../../shared/crypto/nobleCrypto.js';
+import { toHex } from '../../../shared/bytes.js';
 
 /** Long enough for pairing on a loaded CI machine (two handshakes, a scrypt-free store, CHUM hello). */
 export const UI_TIMEOUT_MS = 30_000;
@@ -79,4 +83,75 @@ export async function kith(home: string, ...args: string[]): Promise<CliResult> 
   const result = await runCli(['--home', home, '--json', ...args], { entry: 'source', timeoutMs: 30_000 });
   if (result.code !== 0) throw new Error(`kith ${args.join(' ')} failed (${result.code}): ${result.stdout} ${result.stderr}`);
   return result;
+}
+
+/** One row of `kith invites --json`. */
+export interface InviteListing {
+  readonly inviteId: string;
+  readonly purpose: string;
+  readonly status: string;
+  readonly expiresAt: string;
+}
+
+/** `kith --home HOME invites`: the invitations main remembers, by id. */
+export async function listInvites(home: string): Promise<Map<string, InviteListing>> {
+  const { lines } = await kith(home, 'invites');
+  return new Map((lines as unknown as InviteListing[]).map((i) => [i.inviteId, i]));
+}
+
+/** The id main files an invitation link under (derived from the link's token, as the inviter does). */
+export function inviteIdOf(link: string): string {
+  const { token } = parseInvitationLink(link, { nowSeconds: Date.now() / 1000 });
+  return toHex(deriveInviteSecrets(new NobleCrypto(), token).inviteId);
+}
+
+/** A value a `<progress>` element took, with the sync row (or test id) it belongs to. */
+export interface ProgressSample {
+  readonly testId: string | null;
+  readonly source: string | null;
+  readonly direction: string | null;
+  readonly peer: string | null;
+  readonly value: number;
+  readonly max: number;
+}
+
+/** At most this many samples are kept: a long transfer re-renders a few times a second. */
+const MAX_PROGRESS_SAMPLES = 10_000;
+
+/**
+ * Page script (for `context.addInitScript({ content })`, so it runs before the app): records
+ * every value any `<progress>` element shows, from the moment it appears, in
+ * `window.kithProgressSamples`. A transfer may end between two polls of a test; a
+ * MutationObserver sees every render. Plain JavaScript text, because a function would be
+ * serialised after tsx's transform (which adds helpers the page does not have).
+ */
+export const PROGRESS_RECORDER_SCRIPT = `(() => {
+  const samples = [];
+  window.kithProgressSamples = samples;
+  const note = (p) => {
+    if (samples.length >= ${MAX_PROGRESS_SAMPLES}) return;
+    const row = p.closest('[data-testid="sync-row"]');
+    samples.push({
+      testId: p.getAttribute('data-testid') ?? (row ? row.getAttribute('data-testid') : null),
+      source: row ? row.getAttribute('data-source') : null,
+      direction: row ? row.getAttribute('data-direction') : null,
+      peer: row ? row.getAttribute('data-peer') : null,
+      value: p.value,
+      max: p.max,
+    });
+  };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.target instanceof HTMLProgressElement) note(r.target);
+      for (const n of r.addedNodes) {
+        if (n instanceof HTMLProgressElement) note(n);
+        else if (n instanceof Element) n.querySelectorAll('progress').forEach(note);
+      }
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['value', 'max'] });
+})();`;
+
+/** The samples PROGRESS_RECORDER_SCRIPT collected in `page` so far. */
+export async function progressSamples(page: Page): Promise<ProgressSample[]> {
+  return page.evaluate(() => (window as unknown as { kithProgressSamples?: ProgressSample[] }).kithProgressSamples ?? []);
 }
