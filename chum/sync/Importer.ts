@@ -22,6 +22,7 @@ import type { BatchMessage, HelloMessage, PlanMessage } from './wire.js';
 import { Msg, encodeAck, encodeHashes, encodeRecon } from './wire.js';
 import type { PutEntry } from '../ObjectStore.js';
 import { describeBytes, type DescribedObject } from '../model/describe.js';
+import type { BlobManifestRecord } from '../model/types.js';
 import { Reconciler } from '../reconcile/Reconciler.js';
 import { ReconcileSet } from '../reconcile/ReconcileSet.js';
 import { KithError } from '../../shared/errors.js';
@@ -287,7 +288,13 @@ export class Importer {
     if (fresh.length === 0) return;
     const { store, verifier } = this.ctx;
     const chunks = [...new Set(fresh.flatMap((d) => d.chunkRefs))].filter((h) => !store.has(h));
-    if (chunks.length) await this.fetchChunks(chunks);
+    if (chunks.length) {
+      // A file pushed live came with no plan: its manifests say how many bytes are coming, so
+      // the progress a person watches has a real total before the first chunk arrives.
+      this.bytesTotal = Math.max(this.bytesTotal, this.bytesDone) + chunkBytes(fresh, new Set(chunks));
+      this.report();
+      await this.fetchChunks(chunks);
+    }
     if (this.closed) return;
     await verifier.verifyBatch(fresh);
     await this.put(fresh);
@@ -394,4 +401,20 @@ export class Importer {
       caughtUp,
     });
   }
+}
+
+/** Bytes of the listed chunks, from the sizes their manifests declare (each chunk counted once). */
+function chunkBytes(described: readonly DescribedObject[], wanted: ReadonlySet<string>): number {
+  let total = 0;
+  const counted = new Set<string>();
+  for (const d of described) {
+    if (d.type !== 'BlobManifest') continue;
+    const { size, chunkSize, chunks } = d.object as unknown as BlobManifestRecord;
+    chunks.forEach((h, i) => {
+      if (!wanted.has(h) || counted.has(h)) return;
+      counted.add(h);
+      total += Math.max(0, Math.min(chunkSize, size - i * chunkSize));
+    });
+  }
+  return total;
 }

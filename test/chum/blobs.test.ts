@@ -43,6 +43,33 @@ test('a file in a channel arrives intact: entry, manifest and every chunk', asyn
   await b.instance.close();
 });
 
+test('a file pushed live shows real progress: its total is known before the chunks arrive', async () => {
+  const net = new MemoryNetwork({ latencyMs: 1 });
+  const a = await memoryInstance(net, 'a');
+  const b = await memoryInstance(net, 'b');
+  await b.instance.acceptInvite((await a.instance.invite()).link);
+  const channel = await a.instance.chum.createId('Channel', 'files');
+  await a.instance.chum.grant({ ids: [channel], persons: [b.identity.personId] });
+  // Connected and caught up before the file exists: it travels as a live push, with no plan.
+  await waitFor(() => b.store.has(channel), 10_000, 'channel synced');
+  const seen: Array<{ done: number; total: number }> = [];
+  const off = b.instance.events.on('sync:progress', (p) => {
+    if (p.direction === 'receive') seen.push({ done: p.bytesDone, total: p.bytesTotal });
+  });
+  const data = pattern(6 * 1024 * 1024 + 5, 11);
+  const { manifest, size } = await a.instance.chum.putBlob(data);
+  const entry = await a.instance.chum.putSigned({ $type: 'ChannelEntry', channel, hlc: 1, file: { manifest, name: 'live.bin', size } });
+  await waitFor(() => b.store.has(entry), 20_000, 'entry synced');
+  off();
+  const partway = seen.filter((p) => p.done < p.total && p.total - p.done >= 1024 * 1024);
+  assert.ok(partway.length >= 3, `progress part-way through the file was reported (${partway.length} times)`);
+  assert.ok(partway.every((p) => p.total >= data.length), 'the total covered the whole file from the start');
+  const last = seen.at(-1)!;
+  assert.equal(last.done, last.total, 'the bar ends full');
+  await a.instance.close();
+  await b.instance.close();
+});
+
 test('an interrupted blob transfer resumes per chunk', async () => {
   const net = new MemoryNetwork({ latencyMs: 2 });
   const a = await memoryInstance(net, 'a');
