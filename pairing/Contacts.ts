@@ -14,7 +14,7 @@ import type { DialTarget } from '../connections/Dialer.js';
 import type { VerifiedIdentity } from '../shared/identity.js';
 import type { PersonId } from '../shared/ids.js';
 import type { ContactRecord, PairingDocument, Relation } from './records.js';
-import { MAX_CONTACTS, MAX_INSTANCES_PER_CONTACT } from '../shared/limits.js';
+import { MAX_CONTACTS, MAX_INSTANCES_PER_CONTACT, MAX_REVOKE_REASON_LENGTH } from '../shared/limits.js';
 import { KithError } from '../shared/errors.js';
 import { fromBase64url, toHex } from '../shared/bytes.js';
 
@@ -79,7 +79,7 @@ export class Contacts implements PeerDirectory {
       const c = doc.contacts.find((c) => c.personId === personId);
       if (!c) throw new KithError('NOT_FOUND', 'no contact with this person id');
       c.revokedAt ??= this.now();
-      if (reason !== undefined) c.revokeReason = reason.slice(0, 200);
+      if (reason !== undefined) c.revokeReason = reason.slice(0, MAX_REVOKE_REASON_LENGTH);
       c.updatedAt = this.now();
       return summarize(c);
     });

@@ -33,7 +33,7 @@ import {
 } from './protocol.js';
 import { TypedEmitter } from '../shared/events.js';
 import { KithError, toKithError, type ErrorCode } from '../shared/errors.js';
-import { PAIRING_CONFIRM_TIMEOUT_MS, HANDSHAKE_DEADLINE_MS } from '../shared/limits.js';
+import { HANDSHAKE_DEADLINE_MS, MAX_PAIR_ERROR_MESSAGE_LENGTH, PAIRING_CONFIRM_TIMEOUT_MS } from '../shared/limits.js';
 
 /** What the inviter's user is asked before a pairing completes. */
 export interface PairingRequest {
@@ -214,7 +214,7 @@ export class PairingService implements PairingGate {
 
   private async refuse(session: SecureSession, e: KithError): Promise<void> {
     if (session.isClosed) return;
-    const message: PairError = { t: 'pair-error', code: e.code, message: e.message.slice(0, 300) };
+    const message: PairError = { t: 'pair-error', code: e.code, message: e.message.slice(0, MAX_PAIR_ERROR_MESSAGE_LENGTH) };
     await session.send(encodePairingMessage(message)).catch(() => {});
     session.close(e.code);
   }

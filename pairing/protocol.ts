@@ -16,7 +16,7 @@ import { PublicIdentity, type LocalIdentity } from '../shared/identity.js';
 import { ERROR_CODES, KithError, type ErrorCode } from '../shared/errors.js';
 import { concatBytes, fromBase64url, toBase64url, utf8, readU32 } from '../shared/bytes.js';
 import { parseJson } from '../shared/canonical.js';
-import { MAX_ENDPOINTS, MAX_ENDPOINT_LENGTH, MAX_PAIRING_MESSAGE_BYTES } from '../shared/limits.js';
+import { MAX_ENDPOINTS, MAX_ENDPOINT_LENGTH, MAX_PAIRING_MESSAGE_BYTES, MAX_PAIR_ERROR_MESSAGE_LENGTH } from '../shared/limits.js';
 
 const BINDING_LABEL = utf8('kith pair binding v1');
 const SAS_INFO = utf8('kith pairing sas');
@@ -42,7 +42,7 @@ export class PairWelcome {
 export class PairError {
   @Equals('pair-error') t!: 'pair-error';
   @IsIn(Object.keys(ERROR_CODES)) code!: ErrorCode;
-  @IsString() @Length(0, 300) message!: string;
+  @IsString() @Length(0, MAX_PAIR_ERROR_MESSAGE_LENGTH) message!: string;
 }
 
 export type PairingMessage = PairHello | PairWelcome | PairError;

@@ -9,7 +9,7 @@ import {
 } from 'class-validator';
 import { Nested, NestedArray, HASH_HEX_RE, validateSchema } from '../shared/schema.js';
 import { PersonRecord, InstanceRecord, InstanceCertificate, Profile } from '../shared/identity.js';
-import { MAX_CONTACTS, MAX_ENDPOINTS, MAX_ENDPOINT_LENGTH, MAX_INSTANCES_PER_CONTACT, MAX_INVITE_RECORDS } from '../shared/limits.js';
+import { MAX_CONTACTS, MAX_ENDPOINTS, MAX_ENDPOINT_LENGTH, MAX_INSTANCES_PER_CONTACT, MAX_INVITE_RECORDS, MAX_REVOKE_REASON_LENGTH, MAX_STORED_FAILED_ATTEMPTS } from '../shared/limits.js';
 import type { InstanceId, InviteId, PersonId } from '../shared/ids.js';
 
 const INVITE_ID_RE = /^[0-9a-f]{32}$/;
@@ -27,7 +27,7 @@ export class InviteRecord {
   /** Seconds since the epoch, on this instance's clock. */
   @IsInt() @Min(0) @Max(MAX_TIME) createdAt!: number;
   @IsInt() @Min(0) @Max(MAX_TIME) expiresAt!: number;
-  @IsInt() @Min(0) @Max(1000) failedAttempts!: number;
+  @IsInt() @Min(0) @Max(MAX_STORED_FAILED_ATTEMPTS) failedAttempts!: number;
   @IsIn(['open', 'used', 'revoked', 'burned']) status!: InviteStatus;
   @IsOptional() @Matches(HASH_HEX_RE) usedBy?: PersonId;
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIME) closedAt?: number;
@@ -56,7 +56,7 @@ export class ContactRecord {
   @IsInt() @Min(0) @Max(MAX_TIME) updatedAt!: number;
   /** Set while the contact is revoked (ms); its instances are refused until it is lifted explicitly. */
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIME) revokedAt?: number;
-  @IsOptional() @IsString() @Length(0, 200) revokeReason?: string;
+  @IsOptional() @IsString() @Length(0, MAX_REVOKE_REASON_LENGTH) revokeReason?: string;
 }
 
 export class PairingDocument {

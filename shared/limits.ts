@@ -112,6 +112,16 @@ export const INVITE_DEFAULT_TTL_SECONDS = 600;
 export const INVITE_MAX_TTL_SECONDS = 24 * 60 * 60;
 /** Failed redemption attempts before an invitation is burned (DESIGN §4). */
 export const INVITE_MAX_FAILED_ATTEMPTS = 5;
+/** Parse bound of a stored invitation's failure count: it stops at INVITE_MAX_FAILED_ATTEMPTS, so anything far above means a damaged file. */
+export const MAX_STORED_FAILED_ATTEMPTS = 1000;
+/** Shortest invitation lifetime the app's renderer may ask its main for: under half a minute a code cannot be shown, scanned and confirmed. */
+export const COMPANION_MIN_INVITE_TTL_SECONDS = 30;
+/** Text of a pairing error sent to the other side (shown to a person there): a sentence, not a document. */
+export const MAX_PAIR_ERROR_MESSAGE_LENGTH = 300;
+/** Text of a companion error answered to the renderer (shown in its window). */
+export const MAX_COMPANION_ERROR_MESSAGE_LENGTH = 500;
+/** Why a contact was revoked, as the user typed it (kept with the contact record). */
+export const MAX_REVOKE_REASON_LENGTH = 200;
 /** Open invitations per instance; a registry that can only grow is a memory leak. */
 export const MAX_OPEN_INVITES = 64;
 /** An encoded invitation link; the payload must fit a QR code of version ≤ 10 at level M (213 bytes of byte-mode data). */

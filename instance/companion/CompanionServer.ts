@@ -13,7 +13,7 @@ import {
 } from './protocol.js';
 import { validateSchema } from '../../shared/schema.js';
 import { KithError, toKithError } from '../../shared/errors.js';
-import { COMPANION_PROGRESS_INTERVAL_MS } from '../../shared/limits.js';
+import { COMPANION_PROGRESS_INTERVAL_MS, MAX_COMPANION_ERROR_MESSAGE_LENGTH } from '../../shared/limits.js';
 
 
 export class CompanionServer {
@@ -58,7 +58,7 @@ export class CompanionServer {
       body = { id, result: await this.call(method, checkParams(method, params)) };
     } catch (err) {
       const e = toKithError(err);
-      body = { id, error: { code: e.code, message: e.message.slice(0, 500) } };
+      body = { id, error: { code: e.code, message: e.message.slice(0, MAX_COMPANION_ERROR_MESSAGE_LENGTH) } };
     }
     await this.channel.send(encodeCompanion(COMPANION_RESPONSE, body)).catch(() => {});
   }

@@ -14,7 +14,7 @@ import { Nested, validateSchema } from '../../shared/schema.js';
 import { parseJson } from '../../shared/canonical.js';
 import { ERROR_CODES, KithError, type ErrorCode } from '../../shared/errors.js';
 import { utf8 } from '../../shared/bytes.js';
-import { INVITE_MAX_TTL_SECONDS, MAX_COMPANION_MESSAGE, MAX_INVITE_LINK_INPUT_LENGTH } from '../../shared/limits.js';
+import { COMPANION_MIN_INVITE_TTL_SECONDS, INVITE_MAX_TTL_SECONDS, MAX_COMPANION_ERROR_MESSAGE_LENGTH, MAX_COMPANION_MESSAGE, MAX_INVITE_LINK_INPUT_LENGTH } from '../../shared/limits.js';
 
 export const COMPANION_REQUEST = 0x30;
 export const COMPANION_RESPONSE = 0x31;
@@ -34,7 +34,7 @@ export class CompanionRequest {
 
 export class CompanionErrorBody {
   @IsIn(Object.keys(ERROR_CODES)) code!: ErrorCode;
-  @IsString() @Length(0, 500) message!: string;
+  @IsString() @Length(0, MAX_COMPANION_ERROR_MESSAGE_LENGTH) message!: string;
 }
 
 export class CompanionResponse {
@@ -51,7 +51,7 @@ export class CompanionEvent {
 // ---- per-method parameters ---------------------------------------------------------
 
 export class CreateInviteParams {
-  @IsOptional() @IsInt() @Min(30) @Max(INVITE_MAX_TTL_SECONDS) ttlSeconds?: number;
+  @IsOptional() @IsInt() @Min(COMPANION_MIN_INVITE_TTL_SECONDS) @Max(INVITE_MAX_TTL_SECONDS) ttlSeconds?: number;
 }
 export class InviteIdParams {
   @Matches(/^[0-9a-f]{32}$/) inviteId!: string;
