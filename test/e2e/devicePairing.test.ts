@@ -11,24 +11,30 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startApp, type AppProcess, type Line } from './support/appProcess.js';
 import { launchProfile, removeProfile, screenshot, type Profile } from './support/browser.js';
 import {
+  PROGRESS_RECORDER_SCRIPT,
+  UI_TIMEOUT_MS,
   byId,
   completeFirstRun,
+  downloadFile,
+  expectBanner,
+  expectMessage,
   inviteFromScreen,
   inviteIdOf,
   kith,
   listInvites,
   navigate,
+  openChannel,
   pasteLink,
   progressSamples,
-  PROGRESS_RECORDER_SCRIPT,
-  UI_TIMEOUT_MS,
+  send,
+  sendFile,
   waitConnected,
 } from './support/rendererPage.js';
 import { decodePng, writeQrVideo } from './support/qrImages.js';
@@ -149,19 +155,6 @@ test('QR pairing through the camera (Chromium\'s fake camera playing the code) a
   assert.equal(contactsB.filter((c) => c.name === 'node-ann').length, 1);
 });
 
-/**
- * The banner for `code` says `text` and offers exactly `next`: a button when the app can do it
- * (`button`), a sentence when the person must (the inviter's new invitation is theirs to make).
- */
-async function expectBanner(page: Page, code: string, text: string, next: string, kind: 'button' | 'sentence'): Promise<void> {
-  const banner = page.locator(`[data-testid="error-banner"][data-code="${code}"]`);
-  await banner.waitFor({ timeout: UI_TIMEOUT_MS });
-  assert.ok(((await banner.textContent()) ?? '').includes(text), `the ${code} banner says "${text}": ${await banner.textContent()}`);
-  const action = banner.getByTestId('error-action');
-  assert.equal(((await action.textContent()) ?? '').trim(), next);
-  assert.equal(await action.evaluate((el) => el.tagName), kind === 'button' ? 'BUTTON' : 'P');
-}
-
 test('a reused and an expired invitation say so and offer what to do next', { timeout: TIMEOUT_MS }, async () => {
   // Reused: a link A's Invite screen showed and B already redeemed.
   const used = await inviteFromScreen(pageA);
@@ -236,52 +229,6 @@ test('the Invite screen: the expiry counts down, "New invitation" replaces the l
   expiring = { link: last.shownLink, expiresAt: parseInvitationLink(last.shownLink, { nowSeconds: Date.now() / 1000 }).expiresAt };
 });
 
-async function openChannel(page: Page, name: string): Promise<void> {
-  await navigate(page, 'channels');
-  const item = page.locator(`[data-testid="channel-item"][data-name="${name}"]`);
-  await item.waitFor({ timeout: UI_TIMEOUT_MS });
-  await item.click();
-  await byId(page, 'message-input').waitFor({ timeout: UI_TIMEOUT_MS });
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await byId(page, 'message-input').fill(text);
-  await byId(page, 'message-send').click();
-}
-
-function messageWith(page: Page, text: string) {
-  return page.locator('[data-testid="message"]').filter({ has: page.locator('[data-testid="message-text"]', { hasText: text }) });
-}
-
-async function expectMessage(page: Page, text: string, author: string): Promise<void> {
-  const m = messageWith(page, text);
-  await m.waitFor({ timeout: UI_TIMEOUT_MS });
-  assert.equal(await m.getAttribute('data-author'), author);
-  assert.equal(await m.getAttribute('data-verified'), 'true');
-}
-
-/**
- * Picks a file on the page from a path: Playwright hands a local browser the path, where a
- * buffer would travel base64 over the DevTools protocol (a 24 MiB one took over 15 s on a
- * loaded CI machine).
- */
-async function sendFile(page: Page, name: string, bytes: Buffer): Promise<void> {
-  const folder = await mkdtemp(join(dir, 'upload-'));
-  const path = join(folder, name);
-  await writeFile(path, bytes);
-  await byId(page, 'file-input').setInputFiles(path, { timeout: UI_TIMEOUT_MS * 2 });
-}
-
-async function downloadFile(page: Page, name: string, author: string): Promise<Buffer> {
-  const entry = page.locator('[data-testid="message"]').filter({ has: page.locator('[data-testid="message-file"]', { hasText: name }) });
-  await entry.waitFor({ timeout: UI_TIMEOUT_MS * 2 });
-  assert.equal(await entry.getAttribute('data-author'), author);
-  assert.equal(await entry.getAttribute('data-verified'), 'true');
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_TIMEOUT_MS }), entry.locator('[data-testid="message-file"]').click()]);
-  assert.equal(download.suggestedFilename(), name);
-  return readFile(await download.path());
-}
-
 test('a channel carries a message and a file each way: renderer → main → main → renderer', { timeout: TIMEOUT_MS }, async () => {
   await navigate(pageA, 'channels');
   await byId(pageA, 'channel-create-name').fill('family');
@@ -299,9 +246,9 @@ test('a channel carries a message and a file each way: renderer → main → mai
   // Files larger than one blob chunk (1 MiB), so they travel as several chunks.
   const fromAnn = randomBytes(1_500_000);
   const fromBob = randomBytes(1_200_000);
-  await sendFile(pageA, 'from-ann.bin', fromAnn);
+  await sendFile(pageA, dir, 'from-ann.bin', fromAnn);
   assert.ok((await downloadFile(pageB, 'from-ann.bin', 'ann')).equals(fromAnn), 'B received A\'s file intact');
-  await sendFile(pageB, 'from-bob.bin', fromBob);
+  await sendFile(pageB, dir, 'from-bob.bin', fromBob);
   assert.ok((await downloadFile(pageA, 'from-bob.bin', 'bob')).equals(fromBob), 'A received B\'s file intact');
   await screenshot(pageA, 'channel-a');
   await screenshot(pageB, 'channel-b');
@@ -329,7 +276,7 @@ test('B\'s side restarts: the channel carries on, and a large file sent meanwhil
   await expectMessage(pageA, 'while you were away', 'ann');
   const large = randomBytes(LARGE_FILE_BYTES);
   const fromLine = appA.lines.length;
-  await sendFile(pageA, 'large.bin', large);
+  await sendFile(pageA, dir, 'large.bin', large);
   await waitReceived(appA, 'ann', LARGE_FILE_BYTES, fromLine);
 
   appB = await startApp(homeB, { listen: '127.0.0.3:0', name: 'bob' });

@@ -10,6 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,9 @@ import { REPO_ROOT } from '../support/cli.js';
 import { findElectron } from '../../main/findElectron.js';
 import { TEST_PASSPHRASE, type Line } from './support/appProcess.js';
 import { screenshot } from './support/browser.js';
-import { byId, inviteFromScreen, kith, navigate, pasteLink, UI_TIMEOUT_MS, waitConnected } from './support/rendererPage.js';
+import {
+  byId, downloadFile, expectBanner, expectMessage, inviteFromScreen, kith, navigate, openChannel, pasteLink, send, sendFile, UI_TIMEOUT_MS, waitConnected,
+} from './support/rendererPage.js';
 
 const lookup = process.env.ELECTRON_PATH ? findElectron({ ELECTRON_PATH: process.env.ELECTRON_PATH }, REPO_ROOT) : undefined;
 const skip: string | false = !lookup
@@ -155,7 +158,7 @@ test('Electron: a restart reconnects the window without a new invitation', { ski
   assert.ok(!desktop.lines.some((l) => l.event === 'pairing:paired'));
 });
 
-test('Electron: two desktop apps pair by QR code and exchange a message each way', { skip, timeout: TIMEOUT_MS }, async () => {
+test('Electron: two desktop apps pair by QR code and exchange a message and a file each way; a reused and an expired invitation say so', { skip, timeout: TIMEOUT_MS }, async () => {
   const a = desktop!;
   const b = await launchDesktop(join(dir, 'b'), '127.0.0.3:0', 'bob');
   try {
@@ -170,21 +173,27 @@ test('Electron: two desktop apps pair by QR code and exchange a message each way
     await byId(a.window, 'channel-create-name').fill('desk');
     await a.window.locator('[data-testid="channel-member"][data-name="node-bob"]').check({ timeout: UI_TIMEOUT_MS });
     await byId(a.window, 'channel-create').click();
+    // The same steps as the Chromium suite (test/e2e/devicePairing.test.ts), through the desktop windows.
     for (const [from, to, text, author] of [[a.window, b.window, 'from ann on the desktop', 'ann'], [b.window, a.window, 'and back from bob', 'bob']] as const) {
-      for (const p of [from, to]) {
-        await navigate(p, 'channels');
-        const item = p.locator('[data-testid="channel-item"][data-name="desk"]');
-        await item.waitFor({ timeout: UI_TIMEOUT_MS });
-        await item.click();
-      }
-      await byId(from, 'message-input').fill(text);
-      await byId(from, 'message-send').click();
-      const m = to.locator('[data-testid="message"]').filter({ hasText: text });
-      await m.waitFor({ timeout: UI_TIMEOUT_MS });
-      assert.equal(await m.getAttribute('data-author'), author);
-      assert.equal(await m.getAttribute('data-verified'), 'true');
+      await openChannel(from, 'desk');
+      await openChannel(to, 'desk');
+      await send(from, text);
+      await expectMessage(to, text, author);
+      // A file larger than one blob chunk, so it travels as several.
+      const file = randomBytes(1_300_000);
+      await sendFile(from, dir, `from-${author}.bin`, file);
+      assert.ok((await downloadFile(to, `from-${author}.bin`, author)).equals(file), `${author}'s file arrived intact`);
     }
     await screenshot(b.window, 'electron-channel');
+
+    // A reused invitation, then an expired one (made through `kith --home A invite --ttl 1`).
+    await pasteLink(b.window, invite.fromQr);
+    await expectBanner(b.window, 'INVITE_USED', 'This invitation has already been used.', 'Ask for a new invitation.', 'sentence');
+    const { lines } = await kith(join(dir, 'a'), 'invite', '--ttl', '1');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await pasteLink(b.window, String(lines[0]!.url));
+    await expectBanner(b.window, 'INVITE_EXPIRED', 'This invitation has expired.', 'Ask for a new invitation.', 'sentence');
+    await screenshot(b.window, 'electron-invite-expired');
   } finally {
     await b.close();
   }

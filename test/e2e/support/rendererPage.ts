@@ -2,6 +2,9 @@
  * Steps through the renderer's UI by the test ids of the app brief (contract 6) — nothing
  * else of the renderer's markup is relied on.
  */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { readQrFromPng } from './qrImages.js';
 import { runCli, type CliResult } from '../../support/cli.js';
@@ -154,4 +157,65 @@ export const PROGRESS_RECORDER_SCRIPT = `(() => {
 /** The samples PROGRESS_RECORDER_SCRIPT collected in `page` so far. */
 export async function progressSamples(page: Page): Promise<ProgressSample[]> {
   return page.evaluate(() => (window as unknown as { kithProgressSamples?: ProgressSample[] }).kithProgressSamples ?? []);
+}
+
+// ---- channels and errors (shared by the Chromium and Electron suites) -----------------
+
+/**
+ * The banner for `code` says `text` and offers exactly `next`: a button when the app can do it
+ * (`button`), a sentence when the person must (the inviter's new invitation is theirs to make).
+ */
+export async function expectBanner(page: Page, code: string, text: string, next: string, kind: 'button' | 'sentence'): Promise<void> {
+  const banner = page.locator(`[data-testid="error-banner"][data-code="${code}"]`);
+  await banner.waitFor({ timeout: UI_TIMEOUT_MS });
+  assert.ok(((await banner.textContent()) ?? '').includes(text), `the ${code} banner says "${text}": ${await banner.textContent()}`);
+  const action = banner.getByTestId('error-action');
+  assert.equal(((await action.textContent()) ?? '').trim(), next);
+  assert.equal(await action.evaluate((el) => el.tagName), kind === 'button' ? 'BUTTON' : 'P');
+}
+
+export async function openChannel(page: Page, name: string): Promise<void> {
+  await navigate(page, 'channels');
+  const item = page.locator(`[data-testid="channel-item"][data-name="${name}"]`);
+  await item.waitFor({ timeout: UI_TIMEOUT_MS });
+  await item.click();
+  await byId(page, 'message-input').waitFor({ timeout: UI_TIMEOUT_MS });
+}
+
+export async function send(page: Page, text: string): Promise<void> {
+  await byId(page, 'message-input').fill(text);
+  await byId(page, 'message-send').click();
+}
+
+export function messageWith(page: Page, text: string) {
+  return page.locator('[data-testid="message"]').filter({ has: page.locator('[data-testid="message-text"]', { hasText: text }) });
+}
+
+export async function expectMessage(page: Page, text: string, author: string): Promise<void> {
+  const m = messageWith(page, text);
+  await m.waitFor({ timeout: UI_TIMEOUT_MS });
+  assert.equal(await m.getAttribute('data-author'), author);
+  assert.equal(await m.getAttribute('data-verified'), 'true');
+}
+
+/**
+ * Picks a file on the page from a path: Playwright hands a local browser the path, where a
+ * buffer would travel base64 over the DevTools protocol (a 24 MiB one took over 15 s on a
+ * loaded CI machine).
+ */
+export async function sendFile(page: Page, scratchDir: string, name: string, bytes: Buffer): Promise<void> {
+  const folder = await mkdtemp(join(scratchDir, 'upload-'));
+  const path = join(folder, name);
+  await writeFile(path, bytes);
+  await byId(page, 'file-input').setInputFiles(path, { timeout: UI_TIMEOUT_MS * 2 });
+}
+
+export async function downloadFile(page: Page, name: string, author: string): Promise<Buffer> {
+  const entry = page.locator('[data-testid="message"]').filter({ has: page.locator('[data-testid="message-file"]', { hasText: name }) });
+  await entry.waitFor({ timeout: UI_TIMEOUT_MS * 2 });
+  assert.equal(await entry.getAttribute('data-author'), author);
+  assert.equal(await entry.getAttribute('data-verified'), 'true');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_TIMEOUT_MS }), entry.locator('[data-testid="message-file"]').click()]);
+  assert.equal(download.suggestedFilename(), name);
+  return readFile(await download.path());
 }
