@@ -44,6 +44,8 @@ import type { RunArgs, RunResult } from './support/handshakeClients.js';
 import type { StreamKind } from './support/streamPeer.js';
 
 const FULL = process.env.KITH_BENCH_FULL === '1';
+/** KITH_BENCH_PARTS=handshakes,one,two runs only those parts (for profiling one of them). */
+const PARTS = new Set((process.env.KITH_BENCH_PARTS ?? 'handshakes,one,two').split(',').map((p) => p.trim().toLowerCase()));
 const crypto = new NativeCrypto();
 
 const HANDSHAKE = {
@@ -331,103 +333,106 @@ async function aeadRates(bytes: number): Promise<{ seal: number; open: number }>
   return { seal: megabytesPerSecond(seal!, bytes), open: megabytesPerSecond(open!, bytes) };
 }
 
+const CASES = [
+  { label: '100 B', bytes: SMALL, dir: 'c→s' },
+  { label: '64 KiB', bytes: LARGE, dir: 'c→s' },
+  { label: '100 B', bytes: SMALL, dir: 's→c' },
+  { label: '64 KiB', bytes: LARGE, dir: 's→c' },
+] as const;
+type Case = (typeof CASES)[number];
+
+/** Measures a raw stream against a secure one for one case; the figure in msg/s (small) or MB/s (large). */
+async function compareStreams(c: Case, raw: Stream, secure: Stream) {
+  const [mr, ms] = await measureStreams([raw, secure], { ...STREAM, warmupMessages: c.bytes === LARGE ? 2000 : 50_000 });
+  const large = c.bytes === LARGE;
+  return {
+    ratio: pairedRatio(ms!, mr!),
+    value: large ? (ms!.opsPerSecond * c.bytes) / 1e6 : ms!.opsPerSecond,
+    base: large ? (mr!.opsPerSecond * c.bytes) / 1e6 : mr!.opsPerSecond,
+    unit: large ? 'MB/s' : 'msg/s',
+    direction: c.dir === 'c→s' ? 'client→server' : 'server→client',
+  };
+}
+
+async function handshakePart(conns: NodeConnections, serverKey: KeyPair, directory: BenchDirectory, rows: SummaryRow[]): Promise<void> {
+  console.log(`handshakes: ${HANDSHAKE.concurrency} concurrent clients in a second process, ${HANDSHAKE.windows} windows of ${HANDSHAKE.windowMs} ms`);
+  const h = await handshakes(conns, serverKey, directory);
+  const hsRatio = median(h.kith.map((k, i) => k / h.raw[i]!));
+  const kithRate = median(h.kith);
+  const rawRate = median(h.raw);
+  const kithCpu = median(h.kithCpu);
+  const rawCpu = median(h.rawCpu);
+  report([
+    { name: 'handshakes/s at the listener (upgrade + IK + confirm)', value: kithRate, unit: '/s', baseline: { name: 'raw ws open + first message', value: rawRate }, ratio: hsRatio },
+    { name: 'listener CPU per handshake', value: kithCpu * 1000, unit: 'µs', baseline: { name: 'raw ws per connection', value: rawCpu * 1000 } },
+    { name: 'client process CPU per handshake', value: median(h.kithClientCpu) * 1000, unit: 'µs', baseline: { name: 'raw ws per connection', value: median(h.rawClientCpu) * 1000 } },
+  ]);
+  console.log(`  windows kith: ${h.kith.map((x) => x.toFixed(0)).join(' ')}  raw: ${h.raw.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(`  client failures: ${JSON.stringify(h.clientFailures)}  listener refusals: ${JSON.stringify(h.listenerFailures)}`);
+  rows.push(
+    { name: 'handshakes/s accepted by one listener', value: kithRate, unit: '/s', baseline: { name: 'raw ws open+msg', value: rawRate }, ratio: hsRatio, target: atLeast(1000, '/s') },
+    { name: 'handshake capacity (1 / listener CPU)', value: 1000 / kithCpu, unit: '/s per core', baseline: { name: 'raw ws', value: 1000 / rawCpu }, ratio: rawCpu / kithCpu },
+  );
+}
+
+/** Both ends in this process: context, next to the serial ceiling ws + seal + open. */
+async function oneProcessPart(conns: NodeConnections, serverKey: KeyPair, directory: BenchDirectory, rows: SummaryRow[]): Promise<void> {
+  const pairs = await connectPairs(conns, serverKey, directory);
+  try {
+    const streamRows: ReportRow[] = [];
+    for (const c of CASES) {
+      const [ss, sr] = c.dir === 'c→s' ? [pairs.secure.client, pairs.secure.server] : [pairs.secure.server, pairs.secure.client];
+      const [rs, rr] = c.dir === 'c→s' ? [pairs.raw.client, pairs.raw.server] : [pairs.raw.server, pairs.raw.client];
+      const r = await compareStreams(c, rawStream(`raw ws ${c.label} ${c.dir}`, rs, rr, c.bytes), secureStream(`secure ${c.label} ${c.dir}`, ss, sr, c.bytes));
+      streamRows.push({ name: `secure session ${c.label} ${c.dir}`, value: r.value, unit: r.unit, baseline: { name: 'raw ws', value: r.base }, ratio: r.ratio });
+      rows.push({ name: `${c.label} messages ${r.direction}, one process`, value: r.value, unit: r.unit, baseline: { name: 'raw ws', value: r.base }, ratio: r.ratio });
+      if (c.bytes === LARGE) {
+        // Sender and receiver share this one thread, so a secure channel pays ws + seal + open in
+        // series: the best it could do is 1 / (1/raw + 1/seal + 1/open), with the AEAD measured now.
+        const aead = await aeadRates(c.bytes);
+        const ceiling = 1 / (1 / r.base + 1 / aead.seal + 1 / aead.open);
+        rows.push({ name: `  same, against raw ws + bare AEAD in series`, value: r.value, unit: r.unit, baseline: { name: 'ceiling', value: ceiling } });
+        streamRows.push({ name: `  bare chacha20-poly1305 ${c.label} seal / open`, value: aead.seal, unit: 'MB/s', baseline: { name: 'open', value: aead.open } });
+      }
+    }
+    report(streamRows);
+  } finally {
+    await pairs.close();
+  }
+}
+
+/** The far end in a second process: the figure the issue's target applies to. */
+async function twoProcessPart(conns: NodeConnections, serverKey: KeyPair, directory: BenchDirectory, rows: SummaryRow[]): Promise<void> {
+  const two = await twoProcessStreams(conns, serverKey, directory);
+  try {
+    const twoRows: ReportRow[] = [];
+    for (const c of CASES) {
+      const r = await compareStreams(c, two.stream('raw', c.dir, c.bytes), two.stream('kith', c.dir, c.bytes));
+      twoRows.push({ name: `two processes: secure session ${c.label} ${c.dir}`, value: r.value, unit: r.unit, baseline: { name: 'raw ws', value: r.base }, ratio: r.ratio });
+      rows.push({
+        name: `${c.label} messages ${r.direction}, two processes`,
+        value: r.value,
+        unit: r.unit,
+        baseline: { name: 'raw ws', value: r.base },
+        ratio: r.ratio,
+        ...(c.bytes === LARGE ? { target: ratioAtLeast(0.5) } : {}),
+      });
+    }
+    report(twoRows);
+  } finally {
+    await two.close();
+  }
+}
+
 async function main(): Promise<void> {
   const serverKey = await crypto.x25519Generate();
   const directory = new BenchDirectory();
   const conns = await startNodeConnections({ crypto, staticKeyPair: serverKey, peers: directory, listen: { host: '127.0.0.1', port: 0 } });
   const rows: SummaryRow[] = [];
   try {
-    console.log(`handshakes: ${HANDSHAKE.concurrency} concurrent clients in a second process, ${HANDSHAKE.windows} windows of ${HANDSHAKE.windowMs} ms`);
-    const h = await handshakes(conns, serverKey, directory);
-    const hsRatio = median(h.kith.map((k, i) => k / h.raw[i]!));
-    const kithRate = median(h.kith);
-    const rawRate = median(h.raw);
-    const kithCpu = median(h.kithCpu);
-    const rawCpu = median(h.rawCpu);
-    report([
-      { name: 'handshakes/s at the listener (upgrade + IK + confirm)', value: kithRate, unit: '/s', baseline: { name: 'raw ws open + first message', value: rawRate }, ratio: hsRatio },
-      { name: 'listener CPU per handshake', value: kithCpu * 1000, unit: 'µs', baseline: { name: 'raw ws per connection', value: rawCpu * 1000 } },
-      { name: 'client process CPU per handshake', value: median(h.kithClientCpu) * 1000, unit: 'µs', baseline: { name: 'raw ws per connection', value: median(h.rawClientCpu) * 1000 } },
-    ]);
-    console.log(`  windows kith: ${h.kith.map((x) => x.toFixed(0)).join(' ')}  raw: ${h.raw.map((x) => x.toFixed(0)).join(' ')}`);
-    console.log(`  client failures: ${JSON.stringify(h.clientFailures)}  listener refusals: ${JSON.stringify(h.listenerFailures)}`);
-    rows.push(
-      { name: 'handshakes/s accepted by one listener', value: kithRate, unit: '/s', baseline: { name: 'raw ws open+msg', value: rawRate }, ratio: hsRatio, target: atLeast(1000, '/s') },
-      { name: 'handshake capacity (1 / listener CPU)', value: 1000 / kithCpu, unit: '/s per core', baseline: { name: 'raw ws', value: 1000 / rawCpu }, ratio: rawCpu / kithCpu },
-    );
-
-    const pairs = await connectPairs(conns, serverKey, directory);
-    try {
-      const cases: Array<{ label: string; bytes: number; dir: 'c→s' | 's→c' }> = [
-        { label: '100 B', bytes: SMALL, dir: 'c→s' },
-        { label: '64 KiB', bytes: LARGE, dir: 'c→s' },
-        { label: '100 B', bytes: SMALL, dir: 's→c' },
-        { label: '64 KiB', bytes: LARGE, dir: 's→c' },
-      ];
-      const streamRows: ReportRow[] = [];
-      for (const c of cases) {
-        const [ss, sr] = c.dir === 'c→s' ? [pairs.secure.client, pairs.secure.server] : [pairs.secure.server, pairs.secure.client];
-        const [rs, rr] = c.dir === 'c→s' ? [pairs.raw.client, pairs.raw.server] : [pairs.raw.server, pairs.raw.client];
-        const secure = secureStream(`secure ${c.label} ${c.dir}`, ss, sr, c.bytes);
-        const raw = rawStream(`raw ws ${c.label} ${c.dir}`, rs, rr, c.bytes);
-        const [mr, ms] = await measureStreams([raw, secure], { ...STREAM, warmupMessages: c.bytes === LARGE ? 2000 : 50_000 });
-        const ratio = pairedRatio(ms!, mr!);
-        const large = c.bytes === LARGE;
-        const value = large ? (ms!.opsPerSecond * c.bytes) / 1e6 : ms!.opsPerSecond;
-        const base = large ? (mr!.opsPerSecond * c.bytes) / 1e6 : mr!.opsPerSecond;
-        const unit = large ? 'MB/s' : 'msg/s';
-        streamRows.push({ name: `secure session ${c.label} ${c.dir}`, value, unit, baseline: { name: 'raw ws', value: base }, ratio });
-        rows.push({
-          name: `${c.label} messages ${c.dir === 'c→s' ? 'client→server' : 'server→client'}, one process`,
-          value,
-          unit,
-          baseline: { name: 'raw ws', value: base },
-          ratio,
-        });
-        if (large) {
-          // Sender and receiver share this one thread, so a secure channel pays ws + seal + open in
-          // series: the best it could do is 1 / (1/raw + 1/seal + 1/open), with the AEAD measured now.
-          const aead = await aeadRates(c.bytes);
-          const ceiling = 1 / (1 / base + 1 / aead.seal + 1 / aead.open);
-          rows.push({ name: `  same, against raw ws + bare AEAD in series`, value, unit, baseline: { name: 'ceiling', value: ceiling } });
-          streamRows.push({ name: `  bare chacha20-poly1305 ${c.label} seal / open`, value: aead.seal, unit: 'MB/s', baseline: { name: 'open', value: aead.open } });
-        }
-      }
-      report(streamRows);
-    } finally {
-      await pairs.close();
-    }
-
-    const two = await twoProcessStreams(conns, serverKey, directory);
-    try {
-      const twoRows: ReportRow[] = [];
-      for (const c of [
-        { label: '100 B', bytes: SMALL, dir: 'c→s' as const },
-        { label: '64 KiB', bytes: LARGE, dir: 'c→s' as const },
-        { label: '100 B', bytes: SMALL, dir: 's→c' as const },
-        { label: '64 KiB', bytes: LARGE, dir: 's→c' as const },
-      ]) {
-        const [mr, ms] = await measureStreams([two.stream('raw', c.dir, c.bytes), two.stream('kith', c.dir, c.bytes)], { ...STREAM, warmupMessages: c.bytes === LARGE ? 2000 : 50_000 });
-        const ratio = pairedRatio(ms!, mr!);
-        const large = c.bytes === LARGE;
-        const value = large ? (ms!.opsPerSecond * c.bytes) / 1e6 : ms!.opsPerSecond;
-        const base = large ? (mr!.opsPerSecond * c.bytes) / 1e6 : mr!.opsPerSecond;
-        const unit = large ? 'MB/s' : 'msg/s';
-        const direction = c.dir === 'c→s' ? 'client→server' : 'server→client';
-        twoRows.push({ name: `two processes: secure session ${c.label} ${c.dir}`, value, unit, baseline: { name: 'raw ws', value: base }, ratio });
-        rows.push({
-          name: `${c.label} messages ${direction}, two processes`,
-          value,
-          unit,
-          baseline: { name: 'raw ws', value: base },
-          ratio,
-          ...(large ? { target: ratioAtLeast(0.5) } : {}),
-        });
-      }
-      report(twoRows);
-    } finally {
-      await two.close();
-    }
+    if (PARTS.has('handshakes')) await handshakePart(conns, serverKey, directory, rows);
+    if (PARTS.has('one')) await oneProcessPart(conns, serverKey, directory, rows);
+    if (PARTS.has('two')) await twoProcessPart(conns, serverKey, directory, rows);
   } finally {
     await conns.close();
   }
