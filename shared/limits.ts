@@ -399,3 +399,9 @@ export const MAX_SYNC_ACTIVITY_ROWS = 256;
  * 4 threads busy (throughput within noise of unbounded) while other work waits behind at most ~32 × 0.1 ms.
  */
 export const VERIFY_CONCURRENCY = 32;
+/**
+ * Objects an importer describes (parse, canonical check, schema: ~20 µs each) before it lets the
+ * event loop serve others: with 50 peers syncing, a pairing step waits behind one slice per
+ * session (~25 ms in all) instead of one batch per session (~100–150 ms).
+ */
+export const DESCRIBE_SLICE_OBJECTS = 25;

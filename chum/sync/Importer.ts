@@ -29,7 +29,7 @@ import { KithError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import type { ObjectHash } from '../../shared/ids.js';
 import {
-  BLOB_STORE_QUEUE_CHUNKS, BLOB_WINDOW_CHUNKS, IMPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE, MAX_PENDING_WANTED_BATCHES, MAX_QUEUED_OFFERS, SYNC_WINDOW_BATCHES, SYNC_WANT_TIMEOUT_MS,
+  BLOB_STORE_QUEUE_CHUNKS, BLOB_WINDOW_CHUNKS, DESCRIBE_SLICE_OBJECTS, IMPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE, MAX_PENDING_WANTED_BATCHES, MAX_QUEUED_OFFERS, SYNC_WINDOW_BATCHES, SYNC_WANT_TIMEOUT_MS,
 } from '../../shared/limits.js';
 import { yieldTurn } from '../../shared/nextTurn.js';
 
@@ -180,9 +180,9 @@ export class Importer {
         const task = this.tasks.shift()!;
         if (task.kind === 'batch') {
           await this.processBatch(task.batch);
-          // Describing a batch is main-thread work (~3 ms per 100 objects): one batch per turn,
-          // so fifty peers syncing at once cannot keep a pairing or a status request waiting
-          // behind all of their queued batches.
+          // One batch per turn (and describing yields every DESCRIBE_SLICE_OBJECTS), so fifty
+          // peers syncing at once cannot keep a pairing or a status request waiting behind all
+          // of their queued batches.
           await yieldTurn();
         } else {
           await this.drain();
@@ -203,7 +203,7 @@ export class Importer {
    * the pipeline to empty and handles it alone. Resolves once the next batch may be taken.
    */
   private async processBatch(batch: BatchMessage): Promise<void> {
-    const fresh = this.describeFresh(batch.objects);
+    const fresh = await this.describeFresh(batch.objects);
     const inBatch = new Set(fresh.map((d) => d.hash));
     const lacking = new Set<ObjectHash>();
     for (const d of fresh) for (const r of d.refs) if (!inBatch.has(r) && !this.pending.has(r) && !this.ctx.store.has(r)) lacking.add(r);
@@ -271,10 +271,13 @@ export class Importer {
   }
 
   /** Objects of a batch we do not have yet, described (parsed, canonical, schema, refs). */
-  private describeFresh(objects: readonly Uint8Array[]): DescribedObject[] {
+  private async describeFresh(objects: readonly Uint8Array[]): Promise<DescribedObject[]> {
     const fresh: DescribedObject[] = [];
     const seen = new Set<string>();
-    for (const bytes of objects) {
+    for (let i = 0; i < objects.length; i++) {
+      // Describing is main-thread work: other sessions, a pairing or a status request get a turn between slices.
+      if (i > 0 && i % DESCRIBE_SLICE_OBJECTS === 0) await yieldTurn();
+      const bytes = objects[i]!;
       const hash = toHex(this.ctx.crypto.sha256(bytes));
       if (this.ctx.store.has(hash as ObjectHash) || this.pending.has(hash) || seen.has(hash)) continue;
       seen.add(hash);
@@ -341,7 +344,7 @@ export class Importer {
     if (++reply.pendingBatches > MAX_PENDING_WANTED_BATCHES) throw new KithError('SYNC_PROTOCOL_ERROR', 'WANT answer not flow-controlled');
     if (batch.last) this.wantReplies.shift();
     reply.chain = reply.chain.then(async () => {
-      await this.store(this.describeFresh(batch.objects));
+      await this.store(await this.describeFresh(batch.objects));
       reply.pendingBatches--;
       if (batch.last) reply.resolve();
     });
