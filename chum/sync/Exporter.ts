@@ -184,9 +184,11 @@ export class Exporter {
     this.pos = from;
     let objects = 0;
     let bytes = 0;
+    // Objects only: blob chunks travel on request, and the importer adds the chunks it lacks to
+    // its total from their manifests (a plan counting them too would count them twice).
     for (const meta of this.metas(from, this.ctx.access.seq)) {
-      if (meta.author !== this.peer.instanceId && this.ctx.access.mayReceive(this.peer.personId, meta.hash)) {
-        if (meta.kind === 'object') objects++;
+      if (meta.kind === 'object' && meta.author !== this.peer.instanceId && this.ctx.access.mayReceive(this.peer.personId, meta.hash)) {
+        objects++;
         bytes += meta.size;
       }
     }

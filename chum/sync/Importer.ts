@@ -292,8 +292,9 @@ export class Importer {
     const { store, verifier } = this.ctx;
     const chunks = [...new Set(fresh.flatMap((d) => d.chunkRefs))].filter((h) => !store.has(h));
     if (chunks.length) {
-      // A file pushed live came with no plan: its manifests say how many bytes are coming, so
-      // the progress a person watches has a real total before the first chunk arrives.
+      // Plans count objects only; the manifests say how many chunk bytes are coming, so the
+      // progress a person watches has a real total before the first chunk arrives (a file
+      // pushed live comes with no plan at all).
       this.bytesTotal = Math.max(this.bytesTotal, this.bytesDone) + chunkBytes(fresh, new Set(chunks));
       this.report();
       await this.fetchChunks(chunks);

@@ -70,6 +70,31 @@ test('a file pushed live shows real progress: its total is known before the chun
   await b.instance.close();
 });
 
+test('a file in the backlog of a reconnecting peer is counted once: the bar ends at the bytes that came', async () => {
+  const net = new MemoryNetwork({ latencyMs: 1 });
+  const a = await memoryInstance(net, 'a');
+  const b = await memoryInstance(net, 'b');
+  const channel = await a.instance.chum.createId('Channel', 'files');
+  await a.instance.chum.grant({ ids: [channel], persons: [b.identity.personId] });
+  const data = pattern(3 * 1024 * 1024 + 17, 12);
+  const { manifest, size } = await a.instance.chum.putBlob(data);
+  const entry = await a.instance.chum.putSigned({ $type: 'ChannelEntry', channel, hlc: 1, file: { manifest, name: 'backlog.bin', size } });
+  const seen: Array<{ done: number; total: number }> = [];
+  b.instance.events.on('sync:progress', (p) => {
+    if (p.direction === 'receive') seen.push({ done: p.bytesDone, total: p.bytesTotal });
+  });
+  // Paired only now: the file is part of the planned backlog, not a live push.
+  await b.instance.acceptInvite((await a.instance.invite()).link);
+  await waitFor(() => b.store.has(entry), 20_000, 'entry synced');
+  await waitFor(() => seen.some((p) => p.done >= data.length && p.done === p.total), 5_000, 'progress complete');
+  const last = seen.at(-1)!;
+  assert.equal(last.done, last.total, 'the bar ends full');
+  assert.ok(last.total < data.length + 64 * 1024, `the file's bytes were counted once (total ${last.total} for a ${data.length}-byte file)`);
+  assert.ok(seen.some((p) => p.total >= data.length && p.total - p.done >= 1024 * 1024), 'part-way progress was shown with the whole file in the total');
+  await a.instance.close();
+  await b.instance.close();
+});
+
 test('an interrupted blob transfer resumes per chunk', async () => {
   const net = new MemoryNetwork({ latencyMs: 2 });
   const a = await memoryInstance(net, 'a');
