@@ -46,7 +46,7 @@ export function InviteScreen({ state, controller }: { state: AppState; controlle
       {!state.companion && <p class="muted">Waiting for the connection to Kith…</p>}
       {invite && (
         <div class={`invite invite-${invite.status}`}>
-          {open && <img class="qr" data-testid="invite-qr" src={invite.qr} alt="QR code of the invitation" width={260} height={260} />}
+          {open && <img class="qr" data-testid="invite-qr" src={invite.qr} alt="QR code of the invitation" />}
           <p class="expiry" data-testid="invite-expiry" aria-live="polite">
             {expiryText(invite, state.now)}
           </p>
