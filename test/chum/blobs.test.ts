@@ -24,6 +24,31 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** Two instances on `net`; A owns a channel granted to B (they are not paired yet). */
+async function channelBetween(net: MemoryNetwork) {
+  const a = await memoryInstance(net, 'a');
+  const b = await memoryInstance(net, 'b');
+  const channel = await a.instance.chum.createId('Channel', 'files');
+  await a.instance.chum.grant({ ids: [channel], persons: [b.identity.personId] });
+  return { a, b, channel };
+}
+
+/** A stores `data` as a blob and posts it in `channel`; returns the entry's hash. */
+async function postFile(a: Awaited<ReturnType<typeof memoryInstance>>, channel: ObjectHash, name: string, data: Uint8Array) {
+  const { manifest, size } = await a.instance.chum.putBlob(data);
+  const entry = await a.instance.chum.putSigned({ $type: 'ChannelEntry', channel, hlc: 1, file: { manifest, name, size } });
+  return { manifest, size, entry };
+}
+
+/** Records B's receive progress (bytes done / total) as it is reported. */
+function recordReceiveProgress(b: Awaited<ReturnType<typeof memoryInstance>>) {
+  const seen: Array<{ done: number; total: number }> = [];
+  const off = b.instance.events.on('sync:progress', (p) => {
+    if (p.direction === 'receive') seen.push({ done: p.bytesDone, total: p.bytesTotal });
+  });
+  return { seen, off };
+}
+
 test('a file in a channel arrives intact: entry, manifest and every chunk', async () => {
   const net = new MemoryNetwork();
   const a = await memoryInstance(net, 'a');
@@ -44,21 +69,13 @@ test('a file in a channel arrives intact: entry, manifest and every chunk', asyn
 });
 
 test('a file pushed live shows real progress: its total is known before the chunks arrive', async () => {
-  const net = new MemoryNetwork({ latencyMs: 1 });
-  const a = await memoryInstance(net, 'a');
-  const b = await memoryInstance(net, 'b');
+  const { a, b, channel } = await channelBetween(new MemoryNetwork({ latencyMs: 1 }));
   await b.instance.acceptInvite((await a.instance.invite()).link);
-  const channel = await a.instance.chum.createId('Channel', 'files');
-  await a.instance.chum.grant({ ids: [channel], persons: [b.identity.personId] });
   // Connected and caught up before the file exists: it travels as a live push, with no plan.
   await waitFor(() => b.store.has(channel), 10_000, 'channel synced');
-  const seen: Array<{ done: number; total: number }> = [];
-  const off = b.instance.events.on('sync:progress', (p) => {
-    if (p.direction === 'receive') seen.push({ done: p.bytesDone, total: p.bytesTotal });
-  });
+  const { seen, off } = recordReceiveProgress(b);
   const data = pattern(6 * 1024 * 1024 + 5, 11);
-  const { manifest, size } = await a.instance.chum.putBlob(data);
-  const entry = await a.instance.chum.putSigned({ $type: 'ChannelEntry', channel, hlc: 1, file: { manifest, name: 'live.bin', size } });
+  const { entry } = await postFile(a, channel, 'live.bin', data);
   await waitFor(() => b.store.has(entry), 20_000, 'entry synced');
   off();
   const partway = seen.filter((p) => p.done < p.total && p.total - p.done >= 1024 * 1024);
@@ -71,18 +88,10 @@ test('a file pushed live shows real progress: its total is known before the chun
 });
 
 test('a file in the backlog of a reconnecting peer is counted once: the bar ends at the bytes that came', async () => {
-  const net = new MemoryNetwork({ latencyMs: 1 });
-  const a = await memoryInstance(net, 'a');
-  const b = await memoryInstance(net, 'b');
-  const channel = await a.instance.chum.createId('Channel', 'files');
-  await a.instance.chum.grant({ ids: [channel], persons: [b.identity.personId] });
+  const { a, b, channel } = await channelBetween(new MemoryNetwork({ latencyMs: 1 }));
   const data = pattern(3 * 1024 * 1024 + 17, 12);
-  const { manifest, size } = await a.instance.chum.putBlob(data);
-  const entry = await a.instance.chum.putSigned({ $type: 'ChannelEntry', channel, hlc: 1, file: { manifest, name: 'backlog.bin', size } });
-  const seen: Array<{ done: number; total: number }> = [];
-  b.instance.events.on('sync:progress', (p) => {
-    if (p.direction === 'receive') seen.push({ done: p.bytesDone, total: p.bytesTotal });
-  });
+  const { entry } = await postFile(a, channel, 'backlog.bin', data);
+  const { seen } = recordReceiveProgress(b);
   // Paired only now: the file is part of the planned backlog, not a live push.
   await b.instance.acceptInvite((await a.instance.invite()).link);
   await waitFor(() => b.store.has(entry), 20_000, 'entry synced');
@@ -96,14 +105,9 @@ test('a file in the backlog of a reconnecting peer is counted once: the bar ends
 });
 
 test('an interrupted blob transfer resumes per chunk', async () => {
-  const net = new MemoryNetwork({ latencyMs: 2 });
-  const a = await memoryInstance(net, 'a');
-  const b = await memoryInstance(net, 'b');
-  const channel = await a.instance.chum.createId('Channel', 'files');
-  await a.instance.chum.grant({ ids: [channel], persons: [b.identity.personId] });
+  const { a, b, channel } = await channelBetween(new MemoryNetwork({ latencyMs: 2 }));
   const data = pattern(12 * 1024 * 1024, 9);
-  const { manifest, size } = await a.instance.chum.putBlob(data);
-  const entry = await a.instance.chum.putSigned({ $type: 'ChannelEntry', channel, hlc: 1, file: { manifest, name: 'big.bin', size } });
+  const { manifest, entry } = await postFile(a, channel, 'big.bin', data);
   const requested: string[] = [];
   const original = Exporter.prototype.onChunkRequest;
   Exporter.prototype.onChunkRequest = function (hashes: readonly ObjectHash[]) {
