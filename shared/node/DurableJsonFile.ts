@@ -4,9 +4,10 @@
  * directory is fsynced. A reader therefore sees the old state or the new one, never half
  * of one. (lowdb's own JSONFile renames without fsync: atomic against a process crash,
  * not against power loss.) The file is parsed through an injected validator, so a damaged
- * or foreign file is reported instead of half-trusted.
+ * or foreign file is reported instead of half-trusted. Temporary files a killed process left
+ * behind are removed when the file is next read (at open).
  */
-import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises';
+import { open, readdir, rename, mkdir, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { KithError } from '../errors.js';
@@ -23,6 +24,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
   ) {}
 
   async read(): Promise<T | null> {
+    await this.removeStrayTempFiles();
     let text: string;
     try {
       const handle = await open(this.path, 'r');
@@ -44,6 +46,26 @@ export class DurableJsonFile<T> implements Adapter<T> {
       throw new KithError('INVALID_INPUT', `${basename(this.path)} is not valid JSON`);
     }
     return this.validate(value);
+  }
+
+  /**
+   * Deletes this file's temporary files written by processes that no longer run (a write cut
+   * off by a kill before its rename). A live writer's files are left alone, whoever it is.
+   */
+  private async removeStrayTempFiles(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(dirname(this.path));
+    } catch {
+      return;
+    }
+    const prefix = `.${basename(this.path)}.`;
+    for (const name of names) {
+      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+      const pid = Number(name.slice(prefix.length).split('.')[0]);
+      if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+      await unlink(join(dirname(this.path), name)).catch(() => {});
+    }
   }
 
   async write(data: T): Promise<void> {
@@ -70,5 +92,15 @@ export class DurableJsonFile<T> implements Adapter<T> {
     } finally {
       await d.close();
     }
+  }
+}
+
+/** Whether a process with this id exists (EPERM: it does, under another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
