@@ -1,19 +1,20 @@
 #!/usr/bin/env node
-// The `kith` executable. Runs the build (dist/cli/kith.mjs) when there is one; otherwise
-// compiles the TypeScript sources on the fly with tsx, pointing it at this package's
-// tsconfig so the decorators compile the same way whatever the current directory is.
+// The `kith` executable. In a checkout it runs the TypeScript sources through tsx (pointed at
+// this package's tsconfig so decorators compile the same way from any directory): a build left
+// in dist/ from an older checkout must never answer for the current code. A copy without the
+// sources (a package made from the build) runs dist/cli/kith.mjs.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = new URL('../', import.meta.url);
-const built = new URL('dist/cli/kith.mjs', root);
+const source = new URL('cli/kith.ts', root);
 
 let kith;
-if (existsSync(fileURLToPath(built))) {
-  kith = await import(built.href);
-} else {
+if (existsSync(fileURLToPath(source))) {
   const { register } = await import('tsx/esm/api');
   register({ tsconfig: fileURLToPath(new URL('tsconfig.json', root)) });
-  kith = await import(new URL('cli/kith.ts', root).href);
+  kith = await import(source.href);
+} else {
+  kith = await import(new URL('dist/cli/kith.mjs', root).href);
 }
 process.exitCode = await kith.main(process.argv.slice(2));

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run build`: bundles what ships, with esbuild, into dist/:
-//   cli       dist/cli/kith.mjs          the `kith` command (bin/kith.mjs runs it when present)
+//   cli       dist/cli/kith.mjs          the `kith` command for a copy without the sources (bin/kith.mjs runs the sources in a checkout)
 //   renderer  dist/renderer/             the UI (renderer/build.ts, contract 1 of the app brief)
 //   electron  dist/main/electron.cjs     the Electron main process (main/electron/main.ts)
 //             dist/main/preload.cjs      its preload (main/electron/preload.ts)
