@@ -61,6 +61,9 @@ export class AccessIndex {
   private readonly groupVersions = new Map<string, VersionInfo[]>();
   private readonly members = new Map<string, Set<string>>();
   private readonly cache = new Map<PersonId, Allowed>();
+  /** Indexed objects by the person whose instance authored them, and by the id whose scope they are in: computing a person's set reads these instead of the whole store. */
+  private readonly byAuthorPerson = new Map<PersonId, string[]>();
+  private readonly byScope = new Map<string, string[]>();
   private queue: Promise<void> = Promise.resolve();
   private indexedSeq = 0;
   private readonly off: () => void;
@@ -177,6 +180,9 @@ export class AccessIndex {
           }
           break;
       }
+      const author = meta.author ? this.instancePerson.get(meta.author) : undefined;
+      if (author !== undefined) append(this.byAuthorPerson, author, meta.hash);
+      if (meta.idHash !== undefined) append(this.byScope, meta.idHash, meta.hash);
       if (!structural) for (const [person, a] of this.cache) if (this.includes(person, a, meta)) this.addClosure(a.hashes, meta.hash);
       this.indexedSeq = Math.max(this.indexedSeq, meta.seq);
     }
@@ -215,15 +221,11 @@ export class AccessIndex {
     }
     roots.push(...ids);
     const hashes = new Set<string>();
-    const a: Allowed = { hashes, ids };
-    for (let after = 0; ; ) {
-      const page = this.opts.store.since(after, ACCESS_SCAN_PAGE_ENTRIES);
-      if (page.length === 0) break;
-      for (const meta of page) if (meta.seq <= this.indexedSeq && this.includes(person, a, meta)) roots.push(meta.hash);
-      after = page[page.length - 1]!.seq;
-    }
+    // What `includes` admits among indexed objects: authored by the person's instances, or in the scope of one of its ids.
+    for (const h of this.byAuthorPerson.get(person) ?? []) roots.push(h);
+    for (const id of ids) for (const h of this.byScope.get(id) ?? []) roots.push(h);
     for (const root of roots) this.addClosure(hashes, root);
-    return a;
+    return { hashes, ids };
   }
 
   /** Adds `root` and everything it references (transitively) that is stored. */
@@ -247,4 +249,10 @@ export class AccessIndex {
       return undefined;
     }
   }
+}
+
+function append<K>(map: Map<K, string[]>, key: K, value: string): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
