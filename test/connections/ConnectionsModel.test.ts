@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
 import { createConnectedPair } from '../../connections/transports/memoryTransport.js';
 import { initiateSession } from '../../connections/handshake.js';
-import { memoryNode, nextEvent, waitFor, crypto, staticKeyPair, makeIdentity, peerRef, TestDirectory } from '../support/peers.js';
+import { memoryNode, nextEvent, waitFor, crypto, staticKeyPair, makeIdentity, peerRef, recordingRelay, TestDirectory } from '../support/peers.js';
 import { ConnectionsModel } from '../../connections/ConnectionsModel.js';
 import type { ConnectionFailed, ConnectionOpened, ConnectionClosed } from '../../connections/ConnectionsModel.js';
 import { utf8, fromUtf8 } from '../../shared/bytes.js';
@@ -207,15 +207,7 @@ test('a first message replayed to the same responder after a restart (same key, 
   // Record everything a sends in two real sessions: msg1, then Confirm, then one application message.
   const b1 = startB();
   const record = async (): Promise<Uint8Array[]> => {
-    const [client, tap] = createConnectedPair();
-    const [toB, bSide] = createConnectedPair();
-    const frames: Uint8Array[] = [];
-    tap.events.on('message', (m) => {
-      frames.push(m.slice());
-      toB.send(m);
-    });
-    toB.events.on('message', (m) => tap.send(m));
-    void b1.accept({ transport: bSide, remoteAddress: '127.0.0.1', acceptedAt: Date.now() });
+    const { client, frames } = recordingRelay((accepted) => b1.accept(accepted));
     const s = await initiateSession(client, { crypto, localStatic: staticKeyPair(a.id), remoteStatic: bRef.staticKey, timeoutMs: 2000 });
     await s.send(utf8('recorded'));
     await waitFor(() => frames.length === 3, 2000, 'three frames recorded');

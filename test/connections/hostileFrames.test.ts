@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
 import { createConnectedPair } from '../../connections/transports/memoryTransport.js';
 import { deriveInviteSecrets, initiatePairing, initiateSession } from '../../connections/handshake.js';
-import { memoryNode, staticKeyPair, crypto, nextEvent, waitFor } from '../support/peers.js';
+import { memoryNode, staticKeyPair, crypto, nextEvent, recordingRelay, waitFor } from '../support/peers.js';
 import type { ConnectionFailed, ConnectionClosed } from '../../connections/ConnectionsModel.js';
 import type { Transport } from '../../connections/Transport.js';
 import { HandshakeState } from '../../connections/noise/HandshakeState.js';
@@ -21,20 +21,12 @@ async function capture(): Promise<{ msg1: Uint8Array; frames: Uint8Array[]; net:
   const b = await memoryNode(net, 'b');
   a.directory.add(b.ref);
   b.directory.add(a.ref);
-  const [client, relay] = createConnectedPair();
-  const [toB, bSide] = createConnectedPair();
-  const frames: Uint8Array[] = [];
-  relay.events.on('message', (m) => {
-    frames.push(m.slice());
-    toB.send(m);
-  });
-  toB.events.on('message', (m) => relay.send(m));
-  void b.model.accept({ transport: bSide, remoteAddress: '127.0.0.1', acceptedAt: Date.now() });
+  const { client, frames, closeServerSide } = recordingRelay((accepted) => b.model.accept(accepted));
   const s = await initiateSession(client, { crypto, localStatic: staticKeyPair(a.id), remoteStatic: b.ref.staticKey, timeoutMs: 2000 });
   await s.send(new Uint8Array([1, 2, 3]));
   await waitFor(() => frames.length >= 3, 2000, 'frames');
   s.close();
-  toB.close();
+  closeServerSide();
   await waitFor(() => b.model.connectedPeers().length === 0, 2000, 'relayed session closed');
   return { msg1: frames[0]!, frames, net, a, b };
 }

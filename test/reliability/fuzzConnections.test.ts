@@ -226,16 +226,22 @@ function model(steps: readonly Step[]): { delivered: string[]; close: string | u
   return { delivered, close: undefined };
 }
 
-/** A confirmed session (the receiver) and the sender's cipher that talks to it. */
-async function liveSession(): Promise<{ session: SecureSession; sender: CipherState; wire: ReturnType<typeof createConnectedPair>[0] }> {
+/** A finished Noise_IK handshake between ann and bob: both sides' cipher pairs and the handshake hash. */
+async function completedHandshake() {
   const { initiator, responder } = await handshakes('session');
   await responder.readMessage(await initiator.writeMessage(EMPTY));
   await initiator.readMessage(await responder.writeMessage(EMPTY));
   const i = initiator.split();
   const r = responder.split();
-  const hash = initiator.handshakeHash();
+  const handshakeHash = initiator.handshakeHash();
   initiator.destroy();
   responder.destroy();
+  return { i, r, handshakeHash };
+}
+
+/** A confirmed session (the receiver) and the sender's cipher that talks to it. */
+async function liveSession(): Promise<{ session: SecureSession; sender: CipherState; wire: ReturnType<typeof createConnectedPair>[0] }> {
+  const { i, r, handshakeHash: hash } = await completedHandshake();
   const [wire, end] = createConnectedPair();
   const session = new SecureSession(end, i.send, i.receive, {
     id: 'fuzz',
@@ -384,14 +390,7 @@ function muxModel(setup: MuxSetup, messages: readonly Uint8Array[]): { checkpoin
 
 /** Two ends of a confirmed session over an in-memory transport: `victim` (outbound) and `peer` (inbound). */
 async function sessionPair(): Promise<{ victim: SecureSession; peer: SecureSession }> {
-  const { initiator, responder } = await handshakes('session');
-  await responder.readMessage(await initiator.writeMessage(EMPTY));
-  await initiator.readMessage(await responder.writeMessage(EMPTY));
-  const i = initiator.split();
-  const r = responder.split();
-  const handshakeHash = initiator.handshakeHash();
-  initiator.destroy();
-  responder.destroy();
+  const { i, r, handshakeHash } = await completedHandshake();
   const [a, b] = createConnectedPair();
   const options = { keepaliveMs: 60_000, idleTimeoutMs: 120_000 };
   const peer = new SecureSession(b, r.send, r.receive, { id: 'mux-peer', kind: 'session', direction: 'inbound', remoteStatic: staticKeyPair(ann).publicKey, handshakeHash, remoteAddress: undefined }, options);

@@ -3,7 +3,9 @@ import { NativeCrypto } from '../../shared/crypto/nativeCrypto.js';
 import { createLocalIdentity, type LocalIdentity } from '../../shared/identity.js';
 import { ConnectionsModel } from '../../connections/ConnectionsModel.js';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
-import type { PairingGate, PeerDecision, PeerDirectory, PeerRef } from '../../connections/Router.js';
+import type { Accepted, PairingGate, PeerDecision, PeerDirectory, PeerRef } from '../../connections/Router.js';
+import type { Transport } from '../../connections/Transport.js';
+import { createConnectedPair } from '../../connections/transports/memoryTransport.js';
 import type { SessionOptions } from '../../connections/SecureSession.js';
 import { fromBase64url, toHex } from '../../shared/bytes.js';
 import type { KeyPair } from '../../shared/crypto/CryptoProvider.js';
@@ -99,4 +101,21 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, ms = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * An in-memory connection to a listener (`accept`) through a relay that records every message
+ * the client sends (copied, in order): for capturing real handshakes to replay or mutate.
+ */
+export function recordingRelay(accept: (accepted: Accepted) => unknown): { client: Transport; frames: Uint8Array[]; closeServerSide(): void } {
+  const [client, relay] = createConnectedPair();
+  const [toServer, serverSide] = createConnectedPair();
+  const frames: Uint8Array[] = [];
+  relay.events.on('message', (m) => {
+    frames.push(m.slice());
+    toServer.send(m);
+  });
+  toServer.events.on('message', (m) => relay.send(m));
+  void accept({ transport: serverSide, remoteAddress: '127.0.0.1', acceptedAt: Date.now() });
+  return { client, frames, closeServerSide: () => toServer.close() };
 }
