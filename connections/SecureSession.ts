@@ -18,7 +18,7 @@ import { FrameType, MAX_CHUNK_BYTES } from './frames.js';
 import { closeCodeFor, errorCodeFromClose } from './closeCodes.js';
 import { TypedEmitter } from '../shared/events.js';
 import { KithError, toKithError, type ErrorCode } from '../shared/errors.js';
-import { toHex } from '../shared/bytes.js';
+import { allocForOverwrite, toHex } from '../shared/bytes.js';
 import { IDLE_TIMEOUT_MS, KEEPALIVE_INTERVAL_MS, MAX_APP_MESSAGE, SEND_HIGH_WATER_BYTES, RECEIVE_QUEUE_HIGH_WATER_BYTES } from '../shared/limits.js';
 
 export type SessionKind = 'session' | 'pairing';
@@ -190,10 +190,17 @@ export class SecureSession {
   }
 
   private writeFrame(type: FrameType, body: Uint8Array): void {
-    const plaintext = new Uint8Array(1 + body.length);
+    // One plaintext buffer for every session, reused: the cipher reads it synchronously and
+    // keeps nothing (CryptoProvider contract), and a fresh zero-filled 64 KiB per frame was a
+    // visible share of a sender's CPU. Shared rather than per session, so an idle session
+    // holds no 64 KiB of its own.
+    plaintextScratch ??= new Uint8Array(1 + MAX_CHUNK_BYTES);
+    const plaintext = plaintextScratch.subarray(0, 1 + body.length);
     plaintext[0] = type;
     plaintext.set(body, 1);
-    const ciphertext = this.sendCipher.encryptWithAd(EMPTY, plaintext);
+    let ciphertext = this.sendCipher.encryptWithAd(EMPTY, plaintext);
+    // A keyless CipherState passes its input through; the shared buffer must never leave.
+    if (ciphertext.buffer === plaintextScratch.buffer) ciphertext = ciphertext.slice();
     this.lastSent = this.opts.now();
     this.transport.send(ciphertext);
   }
@@ -313,9 +320,10 @@ export class SecureSession {
 }
 
 const EMPTY = new Uint8Array(0);
+let plaintextScratch: Uint8Array | undefined;
 
 function joinParts(parts: Uint8Array[], last: Uint8Array, total: number): Uint8Array {
-  const out = new Uint8Array(total);
+  const out = allocForOverwrite(total);
   let offset = 0;
   for (const p of parts) {
     out.set(p, offset);

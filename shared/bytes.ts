@@ -124,6 +124,21 @@ export function fromUtf8(bytes: Uint8Array, title = 'utf8'): string {
   }
 }
 
+/** Node's Buffer when this runs in Node; found at run time, so this module imports nothing Node-only. */
+const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
+
+/**
+ * A Uint8Array of `length` bytes for a caller that writes every byte before anyone reads it
+ * (reassembly, concatenation). In Node it skips the zero fill — 64 KiB of memset per message
+ * was a visible share of a secure channel's receiver — and owns its memory (never a view into
+ * Node's shared pool); elsewhere it is a plain zeroed array.
+ */
+export function allocForOverwrite(length: number): Uint8Array {
+  if (nodeBuffer === undefined || length < 4096) return new Uint8Array(length);
+  const b = nodeBuffer.allocUnsafeSlow(length);
+  return new Uint8Array(b.buffer, b.byteOffset, length);
+}
+
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let length = 0;
   for (const p of parts) length += p.length;

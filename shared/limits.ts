@@ -290,6 +290,10 @@ export const MAX_IDLE_CONNECTION_BYTES = 32 * 1024;
 export const MAX_RANDOM_BYTES = 65_536;
 /** Imported public keys cached per provider (Ed25519 verify, X25519 peers). An import costs 6–20 µs native, ~50 µs decoded in noble; 4096 authors cover any realistic working set at < 2 MiB. */
 export const PUBLIC_KEY_CACHE_ENTRIES = 4096;
+/** The native provider draws small random values (keys, ids) from a pool of this size, refilled in one call; larger requests go straight to the system. */
+export const RANDOM_POOL_BYTES = 4096;
+/** Static-static Noise DH results remembered per local static key (one per peer that handshakes with it; 4096 × ~100 B). */
+export const STATIC_DH_CACHE_ENTRIES = 4096;
 /** scrypt's p multiplies its time linearly; key files use p = 1 and RFC 7914's largest test vector p = 16. A tampered key file could otherwise name p = 2^30. */
 export const SCRYPT_MAX_P = 16;
 /** scrypt output: key files take 64 bytes (two 32-byte keys). 1 KiB is far above any use and bounds the allocation a hostile parameter set can ask for. */

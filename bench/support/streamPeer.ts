@@ -81,6 +81,11 @@ serveRpc({
       };
     });
   },
+  /** This process's CPU time so far (user + system), in ms. */
+  async cpu(): Promise<number> {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  },
   async close(): Promise<void> {
     session?.close();
     raw?.close();

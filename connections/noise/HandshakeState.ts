@@ -25,6 +25,7 @@ import { MAX_NOISE_MESSAGE, MAX_NOISE_PROLOGUE } from '../../shared/limits.js';
 import { CipherState, NOISE_TAG_BYTES, assertNoiseCrypto } from './CipherState.js';
 import { SymmetricState } from './SymmetricState.js';
 import { isLowOrderPoint } from './lowOrderPoints.js';
+import { staticDh } from './staticDhCache.js';
 import { keyRequirements, parseProtocolName, type DhToken, type HandshakePattern, type MessagePattern } from './patterns.js';
 
 /** DHLEN for 25519: public keys and DH outputs. */
@@ -381,7 +382,8 @@ export class HandshakeState {
     const publicKey = remote === 'e' ? this.re : this.rs;
     if (!secret || !publicKey) throw new KithError('INTERNAL', `"${token}" without its keys`);
     // The provider rejects an all-zero result (CRYPTO_FAILURE); that becomes HANDSHAKE_FAILED.
-    const shared = await this.crypto.x25519(secret, publicKey);
+    // ss depends only on the two static keys: computed once per pair (staticDhCache.ts).
+    const shared = token === 'ss' ? await staticDh(this.crypto, secret, publicKey) : await this.crypto.x25519(secret, publicKey);
     this.assertNotDestroyed();
     try {
       this.symmetric.mixKey(shared);

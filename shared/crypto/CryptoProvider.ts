@@ -3,7 +3,9 @@
  * or @noble directly except the provider implementations.
  *
  * Hashing, MAC, KDF and AEAD are synchronous: they run in hot loops (object hashing,
- * frame encryption) and noble is fast enough for them in a browser. Signatures and
+ * frame encryption) and noble is fast enough for them in a browser. They keep no
+ * reference to their inputs and return fresh arrays, so a caller may reuse or wipe an
+ * input buffer as soon as the call returns (the secure channel reuses its plaintext buffer). Signatures and
  * Diffie-Hellman are asynchronous: in the browser they go to WebCrypto's native
  * Ed25519/X25519 (10–29× faster than pure JS here), in Node verification can run on
  * the threadpool to use both cores.

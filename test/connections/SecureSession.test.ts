@@ -160,3 +160,29 @@ test('an idle secure connection holds less than MAX_IDLE_CONNECTION_BYTES at eac
   for (const c of clients) await c.close();
   await b.close();
 });
+
+test('sessions sending at once share no plaintext: every message arrives exactly as sent, whatever its size', async () => {
+  const one = await pair();
+  const two = await pair();
+  try {
+    const got = { one: [] as Uint8Array[], two: [] as Uint8Array[] };
+    one.sb.setHandler((m) => void got.one.push(m));
+    two.sb.setHandler((m) => void got.two.push(m));
+    // Sizes around the frame boundary (one Noise message carries 65,518 bytes of a message).
+    const sizes = [0, 1, 65_517, 65_518, 65_519, 65_536, 200_000];
+    const message = (tag: number, size: number) => Uint8Array.from({ length: size }, (_, i) => (i * 31 + tag + size) & 0xff);
+    const sends: Promise<void>[] = [];
+    for (const size of sizes) {
+      sends.push(one.sa.send(message(1, size)), two.sa.send(message(2, size)), two.sb.send(message(3, size)));
+    }
+    await Promise.all(sends);
+    await waitFor(() => got.one.length === sizes.length && got.two.length === sizes.length);
+    sizes.forEach((size, i) => {
+      assert.deepEqual(got.one[i], message(1, size), `session one, ${size} bytes`);
+      assert.deepEqual(got.two[i], message(2, size), `session two, ${size} bytes`);
+    });
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});

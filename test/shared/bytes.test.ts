@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
+  allocForOverwrite,
   assertBytes,
   compareBytes,
   concatBytes,
@@ -299,5 +300,17 @@ test('assertBytes checks type and length, with a coded error', () => {
 test('fromUtf8 refuses non-bytes with INVALID_INPUT', () => {
   for (const value of [undefined, null, 'text', 42, [0x61]]) {
     assert.throws(() => fromUtf8(value as unknown as Uint8Array), { code: 'INVALID_INPUT' });
+  }
+});
+
+test('allocForOverwrite: a plain Uint8Array of the asked length that owns its memory', () => {
+  for (const n of [0, 1, 4095, 4096, 65_536, 1 << 20]) {
+    const a = allocForOverwrite(n);
+    assert.equal(a.length, n);
+    assert.equal(Object.getPrototypeOf(a), Uint8Array.prototype, 'not a Buffer: callers get the same type everywhere');
+    assert.equal(a.byteOffset, 0);
+    assert.equal(a.buffer.byteLength, n, 'not a view into a shared pool');
+    const b = allocForOverwrite(n);
+    if (n > 0) assert.notEqual(a.buffer, b.buffer);
   }
 });

@@ -132,3 +132,15 @@ test('hostile values and strings as protocol names are refused with INVALID_INPU
     assert.throws(() => parseHandshakePattern(value as string), (e: unknown) => e instanceof KithError && e.code === 'INVALID_INPUT', name);
   }
 });
+
+test('parsed protocol names are remembered and frozen: the next handshake cannot get a pattern someone changed', () => {
+  const a = parseProtocolName('Noise_IKpsk2_25519_ChaChaPoly_SHA256');
+  const b = parseProtocolName('Noise_IKpsk2_25519_ChaChaPoly_SHA256');
+  assert.equal(a, b, 'the second parse is the cached result');
+  assert.ok(Object.isFrozen(a) && Object.isFrozen(a.pattern) && Object.isFrozen(a.pattern.messages) && Object.isFrozen(a.pattern.messages[0]!.tokens));
+  assert.throws(() => (a.pattern.messages[0]!.tokens as string[]).push('psk'), TypeError);
+  assert.throws(() => ((a.pattern as { pskCount: number }).pskCount = 0), TypeError);
+  assert.equal(render(parseProtocolName('Noise_IKpsk2_25519_ChaChaPoly_SHA256').pattern), '-> e, es, s, ss | <- e, ee, se, psk');
+  // Names that fail are not remembered: they fail the same way every time.
+  for (let i = 0; i < 2; i++) rejects(() => parseProtocolName('Noise_IKpsk9_25519_ChaChaPoly_SHA256'), /psk9/);
+});

@@ -70,3 +70,21 @@ test('generated secret keys are usable at once and are their own arrays', async 
   assert.deepEqual(await native.ed25519PublicKey(e.secretKey), e.publicKey);
   assert.deepEqual(await native.ed25519PublicKey(e.secretKey.slice()), e.publicKey, 'a fresh array imports the same key');
 });
+
+test('small random values come from a pool: distinct across refills, and what was handed out is wiped from it', async () => {
+  const native = new NativeCrypto();
+  const seen = new Set<string>();
+  // 32-byte values across several refills of the 4 KiB pool.
+  for (let i = 0; i < 1000; i++) seen.add(toBase64url(native.randomBytes(32)));
+  assert.equal(seen.size, 1000);
+  const pool = (native as unknown as { randomPool: Buffer }).randomPool;
+  const offset = (native as unknown as { randomPoolOffset: number }).randomPoolOffset;
+  assert.ok(offset > 0, 'the pool was used');
+  assert.ok(pool.subarray(0, offset).every((b) => b === 0), 'every byte handed out is zero in the pool');
+  // Keys generated from the pool are distinct and usable.
+  const keys = new Set<string>();
+  for (let i = 0; i < 200; i++) keys.add(toBase64url((await native.x25519Generate()).secretKey));
+  assert.equal(keys.size, 200);
+  // Larger requests bypass the pool.
+  assert.equal(native.randomBytes(4096).length, 4096);
+});

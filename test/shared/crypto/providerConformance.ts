@@ -314,6 +314,24 @@ export function runCryptoProviderTests(name: string, factory: ProviderFactory): 
             assert.deepEqual(open(key, nonce, seal(key, nonce, pt), new Uint8Array(0)), pt);
           });
 
+          it('results never share memory with inputs: overwriting an input after the call changes nothing', () => {
+            const { seal, open } = fns(a);
+            for (const n of [0, 1, 100, 65519]) {
+              const key = testBytes(32, 16);
+              const nonce = testBytes(a.nonceLength, 17);
+              const pt = testBytes(n, 18 + n);
+              const expected = seal(key, nonce, pt.slice());
+              const sealed = seal(key, nonce, pt);
+              const opened = open(key, nonce, sealed.slice());
+              for (const input of [key, nonce, pt]) input.fill(0xa5);
+              assert.deepEqual(sealed, expected, `seal of ${n} bytes`);
+              assert.deepEqual(opened, testBytes(n, 18 + n), `open of ${n} bytes`);
+              const again = open(testBytes(32, 16), testBytes(a.nonceLength, 17), sealed);
+              sealed.fill(0);
+              assert.deepEqual(again, testBytes(n, 18 + n), 'the opened plaintext does not alias the ciphertext');
+            }
+          });
+
           it('any flipped bit of ciphertext, tag or aad → null', () => {
             const { seal, open } = fns(a);
             const key = testBytes(32, 14);
