@@ -36,7 +36,7 @@ import type { WireEntry } from './support/wireLog.js';
 
 const FULL = process.env.KITH_BENCH_FULL === '1';
 const N = FULL ? 100_000 : 10_000;
-const DIFFS = [1, 100, 10_000];
+const DIFFS = (process.env.KITH_BENCH_DIFFS ?? '1,100,10000').split(',').map(Number);
 const BLOB_BYTES = FULL ? 1024 ** 3 : 200 * 1024 ** 2;
 const LIVE_RUNS = 20;
 /** W4: what "bounded" RSS means here — the receiver may grow by a few chunk windows (4 × 1 MiB) and buffers, never by the blob. */
@@ -291,7 +291,7 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'kith-bench-chum-'));
   try {
     const none: Figures = { rows: [], report: [] };
-    const sync = PARTS.has('w1') ? await syncBenchmarks(root) : none;
+    const sync = PARTS.has('w1') || PARTS.has('w2') || PARTS.has('w3') ? await syncBenchmarks(root) : none;
     report(sync.report);
     const blob = PARTS.has('w4') ? await blobBenchmark(root) : none;
     report(blob.report);

@@ -1,7 +1,7 @@
 /**
  * W3 (notes/sync-and-ceilings.md): range-based set reconciliation with 100k ids in common and
  * 1 / 100 / 10,000 differences per side (and 10,000 on one side only), default options
- * (branching 16, IdList below 32, 256 KiB messages). For each: messages, round trips, bytes each
+ * (branching 8, IdList below 16, 1 MiB messages). For each: messages, round trips, bytes each
  * way and time, next to the baseline measured in the same run: the responder sending its plain
  * id list (32 B × n, one message) and the initiator diffing it against its own ids.
  * Also the cost of building a 100k ReconcileSet, next to a comparator sort of the same ids.

@@ -221,16 +221,26 @@ export const TYPE_LIMITS = {
 
 // ---- CHUM set reconciliation (chum/reconcile) -------------------------------------
 
-/** Default largest reconciliation message (NIP-77's frame-size idea): the same 256 KiB as a sync batch, ~8k listed ids. Work that does not fit is deferred to later rounds rather than sent as one oversized message. */
-export const RECONCILE_MAX_MESSAGE_BYTES = 256 * 1024;
-/** Smallest `maxMessageBytes` a Reconciler accepts: room for the largest single answer (an IdList of 31 ids, ~1.1 KiB, at the default threshold) several times over, so every round makes progress. */
+/**
+ * Default largest reconciliation message (NIP-77's frame-size idea): 1 MiB, ~32k listed ids, the size of a blob
+ * chunk. Work that does not fit is deferred to later rounds rather than sent as one oversized message. Measured
+ * (100k ids in common, default options): at 256 KiB, 10k differences needed 5–9 round trips, deferred for
+ * room; at 1 MiB 1 to 3k differences per side take 3 and 10k take 3–4.
+ */
+export const RECONCILE_MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Smallest `maxMessageBytes` a Reconciler accepts: room for the largest single answer (an IdList of 15 ids, ~0.5 KiB, at the default threshold; 31 ids at threshold 32) several times over, so every round makes progress. */
 export const RECONCILE_MIN_MESSAGE_BYTES = 4 * 1024;
-/** Default ranges a mismatching range is split into (notes: sync-and-ceilings R1 measured branching 16). */
-export const RECONCILE_BRANCHING = 16;
+/**
+ * Default ranges a mismatching range is split into. Measured (bench/reconcile.bench.ts, 100k ids in common,
+ * threshold 16): branching 8 finds one difference in 0.98 KB and 3 round trips where 16 (with threshold 32)
+ * took 1.8 KB and 2; at 1k / 3k / 10k differences per side it costs 0.18× / 0.37× / 0.72× of the plain id
+ * list in 4 / 5 / 9 round trips, against 0.41× / 0.80× / 1.03× in 6 / 11 / 16 for branching 16.
+ */
+export const RECONCILE_BRANCHING = 8;
 /** Largest branching accepted: one answer is up to branching × 50 bytes, and wider splits only cost bytes. */
 export const RECONCILE_MAX_BRANCHING = 256;
-/** Default: a side holding fewer ids than this in a mismatching range lists them instead of splitting (R1 measured 32). */
-export const RECONCILE_ID_LIST_THRESHOLD = 32;
+/** Default: a side holding fewer ids than this in a mismatching range lists them instead of splitting (16: the final list of a small difference holds ~2 ids at branching 8; 8 measured the same). */
+export const RECONCILE_ID_LIST_THRESHOLD = 16;
 /** Largest IdList threshold accepted: one answer lists up to threshold − 1 ids (32 KiB at 1024), and must fit a message. */
 export const RECONCILE_MAX_ID_LIST_THRESHOLD = 1024;
 /**
@@ -248,10 +258,11 @@ export const RECONCILE_MAX_ROUNDS = 1024;
 export const RECONCILE_MAX_DEFERRED_RANGES = 131_072;
 /**
  * Above this fraction of differing ids, stream the id list instead of reconciling (shouldSendIdList). Measured
- * (bench/reconcile.bench.ts, 100k in common): 2% differences cost 0.42× the id list's bytes in 6 round trips,
- * 6% cost 0.80× in 11, 10–20% cost 0.95–1.03× in 13–16, so past ~5% the savings no longer pay for the round trips.
+ * (bench/reconcile.bench.ts, 100k in common, default options): 1k differences per side cost 0.18× the id list's
+ * bytes in 3 round trips, 3k 0.37× in 3, 10k on one side 0.46× in 3, 10k per side 0.71× in 4: past ~10% the
+ * savings shrink while the round trips grow.
  */
-export const RECONCILE_ID_LIST_DIFF_FRACTION = 0.05;
+export const RECONCILE_ID_LIST_DIFF_FRACTION = 0.1;
 
 // ---- object stores (chum/stores) --------------------------------------------------
 

@@ -83,11 +83,11 @@ export type { Id } from './ReconcileSet.js';
 
 /** Tuning and limits; both sides of one exchange must use the same values. */
 export interface ReconcilerOptions {
-  /** Ranges a mismatching range is split into (default RECONCILE_BRANCHING = 16). */
+  /** Ranges a mismatching range is split into (default RECONCILE_BRANCHING = 8). */
   readonly branching?: number;
-  /** Below this many ids in a mismatching range, list them instead of splitting (default 32). */
+  /** Below this many ids in a mismatching range, list them instead of splitting (default RECONCILE_ID_LIST_THRESHOLD = 16). */
   readonly idListThreshold?: number;
-  /** Largest message sent or accepted (default RECONCILE_MAX_MESSAGE_BYTES = 256 KiB). */
+  /** Largest message sent or accepted (default RECONCILE_MAX_MESSAGE_BYTES = 1 MiB). */
   readonly maxMessageBytes?: number;
   /** Messages processed before giving up (default RECONCILE_MAX_ROUNDS). */
   readonly maxRounds?: number;

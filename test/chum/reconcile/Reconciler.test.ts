@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { hasCode } from '../../../shared/errors.js';
-import { RECONCILE_MAX_MESSAGE_BYTES } from '../../../shared/limits.js';
+import { RECONCILE_BRANCHING, RECONCILE_MAX_MESSAGE_BYTES } from '../../../shared/limits.js';
 import { ReconcileSet } from '../../../chum/reconcile/ReconcileSet.js';
 import { Reconciler, type ReconcilerOptions } from '../../../chum/reconcile/Reconciler.js';
 import { reconcileLocally, type LocalReconciliation } from '../../../chum/reconcile/reconcileLocally.js';
@@ -135,15 +135,31 @@ test('mined ids (shared 28–31 byte prefixes, bounds up to 32 bytes) reconcile 
   }
 });
 
-test('small differences take at most log16(n) + 2 round trips', () => {
+test(`small differences take at most log${RECONCILE_BRANCHING}(n) / 2 + 2 round trips`, () => {
   for (const n of [1000, 10_000, 100_000]) {
-    const limit = Math.ceil(Math.log(n) / Math.log(16)) + 2;
+    // Each round trip descends two levels (one split each way).
+    const limit = Math.ceil(Math.log(n) / Math.log(RECONCILE_BRANCHING) / 2) + 2;
     for (const [onlyA, onlyB] of [[0, 1], [1, 0], [1, 1], [3, 2]] as const) {
       const { a, b } = sides(n + onlyA * 7 + onlyB, n, onlyA, onlyB);
       const result = run(a, b);
       assertCorrect(result, a, b, `n ${n}, ${onlyA}/${onlyB}`);
       const roundTrips = Math.ceil(result.messages / 2);
       assert.ok(roundTrips <= limit, `n ${n}, ${onlyA}/${onlyB}: ${roundTrips} round trips > ${limit}`);
+    }
+  }
+});
+
+test('one difference costs under 1 KiB both ways together, at 10k and at 100k ids in common (default options)', () => {
+  for (const n of [10_000, 100_000]) {
+    for (const [onlyA, onlyB] of [[1, 0], [0, 1]] as const) {
+      for (const seed of [1, 2, 3]) {
+        const { a, b } = sides(seed * 1000 + n, n, onlyA, onlyB);
+        const result = run(a, b);
+        assertCorrect(result, a, b, `n ${n}, ${onlyA}/${onlyB}`);
+        const bytes = result.bytesFromInitiator + result.bytesFromResponder;
+        assert.ok(bytes <= 1024, `n ${n}, ${onlyA}/${onlyB}, seed ${seed}: ${bytes} bytes`);
+        assert.ok(result.messages <= 6, `n ${n}: ${result.messages} messages`);
+      }
     }
   }
 });
