@@ -20,7 +20,11 @@ export interface Transport {
   readonly remoteAddress: string | undefined;
   /** True until `close` has been emitted. */
   readonly isOpen: boolean;
-  /** Bytes accepted by `send` and not yet handed to the network (the backpressure signal). */
+  /**
+   * Bytes accepted by `send` and not yet handed to the network (the backpressure signal). A
+   * transport may hold the messages of one turn of the event loop to write them together, so
+   * this reflects the peer's pace once the turn has ended.
+   */
   readonly bufferedAmount: number;
   /**
    * Queues one binary message. Never throws for a closed transport (the message is dropped;

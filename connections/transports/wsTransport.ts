@@ -12,6 +12,7 @@
  *   sent, and every send while someone waits. When a waiter is left with no callback pending
  *   (the last bytes went without one, or only ws's control frames remain), `drained()` falls
  *   back to a poll backing off from DRAIN_POLL_MIN_MS to DRAIN_POLL_MAX_MS.
+ * - Frames sent in one turn of the event loop leave in one socket write (see corkUntilNextTick).
  * - Received messages are plain Uint8Array views of the buffer the socket read into: no copy.
  *   ws hands over each message's bytes exactly once and never reuses that memory.
  * - ws reports every failure as an 'error' event, and an unlistened 'error' would crash the
@@ -202,6 +203,7 @@ class WsTransport implements Transport {
 
   send(data: Uint8Array): void {
     if (!this.core.isOpen || this.ws.readyState !== WebSocket.OPEN) return;
+    this.corkUntilNextTick();
     try {
       if (this.untrackedBytes < WS_SEND_CALLBACK_SPACING_BYTES && !this.core.hasDrainWaiters) {
         this.untrackedBytes += data.byteLength;
@@ -248,6 +250,29 @@ class WsTransport implements Transport {
     }
     this.startGrace();
     this.core.closeLocally(close.code, close.reason);
+  }
+
+  /**
+   * Every frame sent in one turn of the event loop leaves in one socket write: ws writes each
+   * frame (header and payload) as it is sent, and a 64 KiB application message is two Noise
+   * frames, so without this a sender paid two or more writev calls (and the receiver two or
+   * more wake-ups) per message. The socket is corked on the turn's first send and uncorked on
+   * the next tick, as Node's documentation suggests for batching writes; ws corks around each
+   * of its own frames too, and corks nest. `_socket` is ws's own field (stable across ws 8);
+   * without it frames simply go out one by one.
+   */
+  private corked = false;
+
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void; destroyed?: boolean } })._socket;
+    if (socket === undefined || socket.destroyed) return;
+    socket.cork();
+    this.corked = true;
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   private readonly onSent = (): void => {

@@ -101,6 +101,32 @@ describe('wsTransport', () => {
     client.close();
   });
 
+  it('writes the messages of one turn to the socket together, in order, each way', async () => {
+    const path = server.freshPath();
+    const accepted = server.accepted(path);
+    const client = await dialWebSocket(server.url(path), dialOptions);
+    const { transport: serverSide } = await accepted;
+    for (const [from, to] of [[client, serverSide], [serverSide, client]] as const) {
+      const socket = (from as unknown as { ws: { _socket: Socket & { _writev?: unknown; _write: unknown } } }).ws._socket;
+      let writes = 0;
+      for (const method of ['_write', '_writev'] as const) {
+        const original = socket[method] as ((...args: unknown[]) => unknown) | undefined;
+        if (typeof original !== 'function') continue;
+        socket[method] = function (this: unknown, ...args: unknown[]) {
+          writes++;
+          return original.apply(this, args);
+        };
+      }
+      const at = new Recorder(to);
+      for (let i = 0; i < 40; i++) from.send(new Uint8Array(1000).fill(i));
+      assert.equal(writes, 0, 'nothing is written while the turn runs');
+      await until(() => at.count === 40, 'the burst', 5_000);
+      assert.ok(writes <= 2, `40 messages went out in ${writes} socket writes`);
+      at.messages.forEach((m, i) => assert.ok(m.length === 1000 && m.every((b) => b === i), `message ${i}`));
+    }
+    client.close();
+  });
+
   it('closes with FRAME_INVALID when a client sends a text message', async () => {
     const path = server.freshPath();
     const accepted = server.accepted(path);
