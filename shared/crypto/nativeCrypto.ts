@@ -17,6 +17,7 @@ import { assertBytes, toBase64url } from '../bytes.js';
 import { KithError } from '../errors.js';
 import { PUBLIC_KEY_CACHE_ENTRIES, RANDOM_POOL_BYTES, SCRYPT_MAXMEM } from '../limits.js';
 import { PublicKeyCache, SecretKeyCache } from './keyCache.js';
+import { VerifyPool, type FallbackVerify } from './verifyPool.js';
 import {
   AEAD_TAG_BYTES,
   assertAeadInput,
@@ -80,8 +81,34 @@ function u8(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+export interface NativeCryptoOptions {
+  /** Verify Ed25519 signatures in batches on worker threads (default true); false keeps every call on libuv's threadpool. */
+  readonly verifyWorkers?: boolean;
+}
+
+/** One verification pool per process, shared by every provider; its fallback is the threadpool path of the provider that started it. */
+let verifyPool: VerifyPool | undefined;
+let verifyPoolFallback: FallbackVerify | undefined;
+function sharedVerifyPool(): VerifyPool {
+  return (verifyPool ??= new VerifyPool((pk, m, s) => verifyPoolFallback!(pk, m, s)));
+}
+
+/** Terminates the shared verification workers (tests); later verifications start new ones. */
+export async function closeVerifyPool(): Promise<void> {
+  const pool = verifyPool;
+  verifyPool = undefined;
+  await pool?.close();
+}
+
 export class NativeCrypto implements CryptoProvider {
   readonly name = 'native';
+  private readonly useWorkers: boolean;
+
+  constructor(options: NativeCryptoOptions = {}) {
+    this.useWorkers = options.verifyWorkers ?? true;
+    verifyPoolFallback ??= this.threadpoolVerify;
+  }
+
   private readonly edPublic = new PublicKeyCache<nodeCrypto.KeyObject>(PUBLIC_KEY_CACHE_ENTRIES);
   private readonly xPublic = new PublicKeyCache<nodeCrypto.KeyObject>(PUBLIC_KEY_CACHE_ENTRIES);
   /** Own keys are few and used often (signing key, Noise static, ephemerals right after generation). */
@@ -161,9 +188,16 @@ export class NativeCrypto implements CryptoProvider {
 
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
     if (!ed25519Precheck(publicKey, message, signature)) return Promise.resolve(false);
+    // Batched to worker threads (verifyPool.ts), which take the work off this thread; the
+    // threadpool path below is the fallback, and the path when workers are turned off.
+    if (this.useWorkers) return sharedVerifyPool().verify(publicKey, message, signature);
+    return this.threadpoolVerify(publicKey, message, signature);
+  }
+
+  /** `crypto.verify` in its callback form: on libuv's threadpool, so many verifications use both cores. */
+  private readonly threadpoolVerify = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> => {
     const key = this.publicKeyObject('Ed25519', publicKey);
     if (!key) return Promise.resolve(false);
-    // The callback form runs on libuv's threadpool, so many verifications use both cores.
     return new Promise((resolve) => {
       try {
         nodeCrypto.verify(null, message, key, signature, (err, ok) => resolve(!err && ok));
@@ -171,7 +205,7 @@ export class NativeCrypto implements CryptoProvider {
         resolve(false);
       }
     });
-  }
+  };
 
   async x25519Generate(): Promise<KeyPair> {
     return this.generate('X25519', this.xPrivate);
