@@ -25,7 +25,7 @@
  *   KITH_BENCH_FULL=1          N = 100k, blob 1 GiB (several minutes)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatValue, report, type ReportRow } from './harness.js';
@@ -259,9 +259,11 @@ async function blobBenchmark(root: string): Promise<Figures> {
     await sleep(200);
     const rss0 = await D.call<{ rss: number }>('rssStart');
     const cpuD0 = await D.call<number>('cpu');
+    const cpuC0 = await C.call<number>('cpu');
     const grant = await C.call<{ t0: number }>('grantObjects', { objects: [put.manifest], person: d.personId });
     const got = await D.call<{ t: number }>('waitHash', { hash: put.manifest, timeoutMs: LONG_MS }, LONG_MS);
     const cpuD = (await D.call<number>('cpu')) - cpuD0;
+    const cpuC = (await C.call<number>('cpu')) - cpuC0;
     const rss = await D.call<{ peak: number; maxRssLifetime: number }>('rssStop');
     const rawAfter = await raw();
     const rawMBs = (rawBefore + rawAfter) / 2;
@@ -271,7 +273,8 @@ async function blobBenchmark(root: string): Promise<Figures> {
     out.push(
       { name: `W4 blob ${mib} MiB: grant → stored on the receiver`, value: mbs, unit: 'MB/s', baseline: { name: 'raw ws + native AEAD', value: rawMBs } },
       { name: `    raw ws + AEAD before / after`, value: rawBefore, unit: 'MB/s', baseline: { name: 'after', value: rawAfter } },
-      { name: `    receiver CPU per MB`, value: (cpuD / (BLOB_BYTES / 1e6)) * 1000, unit: 'µs' },
+      { name: `    CPU per MB: receiver / sender`, value: (cpuD / (BLOB_BYTES / 1e6)) * 1000, unit: 'µs', baseline: { name: 'sender', value: (cpuC / (BLOB_BYTES / 1e6)) * 1000 } },
+      { name: `    CPU used: receiver + sender, of ${availableParallelism()} cores`, value: (cpuC + cpuD) / 1000 / seconds, unit: 'cores' },
       { name: `    receiver RSS before → peak during`, value: rss0.rss / 1e6, unit: 'MB', baseline: { name: 'peak', value: rss.peak / 1e6 } },
       { name: `    sender: putBlob import (hash + disk)`, value: BLOB_BYTES / 1e6 / (put.ms / 1000), unit: 'MB/s' },
     );

@@ -16,7 +16,7 @@ import type { ObjectHash, PersonId } from '../shared/ids.js';
 import { KithError, toKithError, type ErrorCode } from '../shared/errors.js';
 import { parseInvitationLink, invitationName, type Invitation } from '../pairing/invitation.js';
 import { invitationQrDataUrl } from '../pairing/qr.js';
-import { MAX_INVITE_LINK_INPUT_LENGTH, RENDERER_TICK_MS } from '../shared/limits.js';
+import { COMPANION_MIN_INVITE_TTL_SECONDS, INVITE_DEFAULT_TTL_SECONDS, INVITE_MAX_TTL_SECONDS, MAX_INVITE_LINK_INPUT_LENGTH, RENDERER_TICK_MS } from '../shared/limits.js';
 import { adviseError, type ErrorContext } from './errorText.js';
 import { contactLinkState, readContact, readConnections, readContacts, readInvites, readProgress, type LinkState, type MainConnection, type MainContact } from './mainState.js';
 import { ChannelBook, type FileSource } from './ChannelBook.js';
@@ -54,6 +54,7 @@ export class AppController {
       companion: false,
       contacts: [],
       inviteBusy: false,
+      inviteTtlSeconds: INVITE_DEFAULT_TTL_SECONDS,
       accept: { draft: '', busy: false },
       channels: EMPTY_CHANNELS,
       activity: [],
@@ -344,6 +345,12 @@ export class AppController {
   }
 
   // ---- invitations (made by main, for another device) ---------------------------------
+
+  /** Remembers the lifetime chosen for the next invitation (whole seconds within what main accepts; anything else is ignored). */
+  setInviteTtl(seconds: number): void {
+    if (!Number.isSafeInteger(seconds) || seconds < COMPANION_MIN_INVITE_TTL_SECONDS || seconds > INVITE_MAX_TTL_SECONDS) return;
+    this.set({ inviteTtlSeconds: seconds });
+  }
 
   /** Asks main for a new invitation (replacing the one shown) and shows its QR code. */
   async createInvite(ttlSeconds?: number): Promise<void> {

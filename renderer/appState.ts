@@ -105,6 +105,8 @@ export interface AppState {
   readonly invite?: InviteView;
   /** An invitation is being made. */
   readonly inviteBusy: boolean;
+  /** The lifetime chosen on the Invite screen for the next invitation (kept while the person visits other screens). */
+  readonly inviteTtlSeconds: number;
   /** The Accept screen. */
   readonly accept: AcceptView;
   /** Channels, the selected channel's messages and uploads. */

@@ -33,7 +33,8 @@ function expiryText(invite: InviteView, nowMs: number): string {
 }
 
 export function InviteScreen({ state, controller }: { state: AppState; controller: AppController }) {
-  const [ttl, setTtl] = useState(600);
+  // The lifetime lives in the controller's state, so it survives a visit to another screen.
+  const ttl = state.inviteTtlSeconds;
   const [copied, setCopied] = useState(false);
   const invite = state.invite;
   const open = invite?.status === 'open';
@@ -79,7 +80,7 @@ export function InviteScreen({ state, controller }: { state: AppState; controlle
       )}
       <div class="actions">
         <label for="invite-ttl">Valid for</label>
-        <select id="invite-ttl" data-testid="invite-ttl" value={String(ttl)} onChange={(e) => setTtl(Number((e.target as HTMLSelectElement).value))}>
+        <select id="invite-ttl" data-testid="invite-ttl" value={String(ttl)} onChange={(e) => controller.setInviteTtl(Number((e.target as HTMLSelectElement).value))}>
           {TTL_CHOICES.map((c) => (
             <option key={c.seconds} value={String(c.seconds)}>
               {c.label}

@@ -20,7 +20,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { PUBLIC_KEY_CACHE_ENTRIES, VERIFY_POOL_BATCH, VERIFY_POOL_MAX_BATCH_BYTES, VERIFY_POOL_MAX_FAILURES, VERIFY_POOL_MAX_MESSAGE_BYTES, VERIFY_POOL_MAX_WORKERS } from '../limits.js';
+import { PUBLIC_KEY_CACHE_ENTRIES, VERIFY_POOL_BATCH, VERIFY_POOL_START_BATCH, VERIFY_POOL_MAX_BATCH_BYTES, VERIFY_POOL_MAX_FAILURES, VERIFY_POOL_MAX_MESSAGE_BYTES, VERIFY_POOL_MAX_WORKERS } from '../limits.js';
 
 /**
  * The worker: plain CommonJS run with `eval`, so it needs no file next to a build output.
@@ -198,6 +198,11 @@ export class VerifyPool {
     const bytes = this.queuedBytes;
     this.queue = [];
     this.queuedBytes = 0;
+    // A few verifications at a time (a CLI command, a pairing) are not worth starting a thread for.
+    if (this.workers.length === 0 && requests.length < VERIFY_POOL_START_BATCH) {
+      this.retry(requests);
+      return;
+    }
     const worker = this.pickWorker();
     if (worker === undefined) {
       this.retry(requests);

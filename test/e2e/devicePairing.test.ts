@@ -188,6 +188,10 @@ test('the Invite screen: the expiry counts down, "New invitation" replaces the l
   const firstId = inviteIdOf(first.shownLink);
   const left = await countdownSeconds(pageA);
   assert.ok(left > 30 && left <= 60, `a one-minute invitation shows under a minute left, not ${left} s`);
+  // The chosen lifetime stays chosen after a visit to another screen.
+  await navigate(pageA, 'channels');
+  await navigate(pageA, 'invite');
+  assert.equal(await byId(pageA, 'invite-ttl').inputValue(), '60');
   // The countdown runs: within a few seconds it shows less.
   await pageA.waitForFunction(
     (before) => {

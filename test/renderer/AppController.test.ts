@@ -296,6 +296,15 @@ test('invitation lifecycle on the Invite screen: withdraw, expire, create anew',
   await a.runErrorAction();
   assert.equal(a.state.invite?.status, 'open');
 
+  // The lifetime chosen for the next invitation is kept across screens; values main would refuse are ignored.
+  assert.equal(a.state.inviteTtlSeconds, 600, 'ten minutes by default (DESIGN §4)');
+  a.setInviteTtl(3600);
+  a.navigate('channels');
+  a.navigate('invite');
+  assert.equal(a.state.inviteTtlSeconds, 3600);
+  for (const bad of [0, 5, 29, 86_401, 1.5, Number.NaN, -60]) a.setInviteTtl(bad);
+  assert.equal(a.state.inviteTtlSeconds, 3600);
+
   // Leaving the screen clears its error; the main connection going away makes actions say so.
   a.navigate('channels');
   assert.equal(err(a), undefined);

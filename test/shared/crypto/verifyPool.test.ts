@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NativeCrypto, closeVerifyPool } from '../../../shared/crypto/nativeCrypto.js';
 import { VerifyPool } from '../../../shared/crypto/verifyPool.js';
-import { VERIFY_POOL_BATCH, VERIFY_POOL_MAX_FAILURES, VERIFY_POOL_MAX_MESSAGE_BYTES } from '../../../shared/limits.js';
+import { VERIFY_POOL_BATCH, VERIFY_POOL_MAX_FAILURES, VERIFY_POOL_MAX_MESSAGE_BYTES, VERIFY_POOL_START_BATCH } from '../../../shared/limits.js';
 
 const crypto = new NativeCrypto({ verifyWorkers: false });
 
@@ -67,15 +67,15 @@ test('a worker that dies hands its requests to the threadpool: nothing is lost, 
 });
 
 test(`after ${VERIFY_POOL_MAX_FAILURES} failed workers every request takes the threadpool`, async () => {
-  const { publicKey, items } = await signed(2);
+  const { publicKey, items } = await signed(VERIFY_POOL_START_BATCH);
   const { pool, fallbacks } = countingPool(1);
   try {
     for (let i = 0; i < VERIFY_POOL_MAX_FAILURES; i++) {
-      const p = pool.verify(publicKey, items[0]!.message, items[0]!.signature);
+      const p = Promise.all(items.map((it) => pool.verify(publicKey, it.message, it.signature)));
       await Promise.resolve();
       const workers = (pool as unknown as { workers: Array<{ worker: { terminate(): Promise<number> } }> }).workers;
       await workers[0]!.worker.terminate();
-      assert.equal(await p, true);
+      assert.ok((await p).every(Boolean));
     }
     assert.equal(pool.disabled, true);
     const before = fallbacks();
@@ -87,12 +87,24 @@ test(`after ${VERIFY_POOL_MAX_FAILURES} failed workers every request takes the t
   }
 });
 
+test(`a turn with fewer than ${VERIFY_POOL_START_BATCH} verifications starts no worker`, async () => {
+  const { publicKey, items } = await signed(VERIFY_POOL_START_BATCH - 1);
+  const { pool, fallbacks } = countingPool(1);
+  try {
+    assert.ok((await Promise.all(items.map((it) => pool.verify(publicKey, it.message, it.signature)))).every(Boolean));
+    assert.equal(fallbacks(), items.length);
+    assert.equal((pool as unknown as { workers: unknown[] }).workers.length, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('long messages skip the copy to a worker; closing the pool verifies what was outstanding', async () => {
   const long = await signed(1, VERIFY_POOL_MAX_MESSAGE_BYTES + 1);
   const { pool, fallbacks } = countingPool(1);
   assert.equal(await pool.verify(long.publicKey, long.items[0]!.message, long.items[0]!.signature), true);
   assert.equal(fallbacks(), 1);
-  const short = await signed(10);
+  const short = await signed(VERIFY_POOL_START_BATCH + 4);
   const pending = short.items.map((it) => pool.verify(short.publicKey, it.message, it.signature));
   await Promise.resolve();
   await pool.close();
@@ -101,7 +113,7 @@ test('long messages skip the copy to a worker; closing the pool verifies what wa
 
 test('the provider verifies through the shared pool by default, and its workers never keep a process alive', async () => {
   const provider = new NativeCrypto();
-  const { publicKey, items } = await signed(5);
+  const { publicKey, items } = await signed(VERIFY_POOL_START_BATCH * 2);
   assert.deepEqual(await Promise.all(items.map((it) => provider.ed25519Verify(publicKey, it.message, it.signature))), items.map(() => true));
   assert.equal(await provider.ed25519Verify(publicKey, items[0]!.message, items[0]!.forged), false);
   await closeVerifyPool();
@@ -111,8 +123,9 @@ test('the provider verifies through the shared pool by default, and its workers 
     const c = new NativeCrypto();
     const k = await c.ed25519Generate();
     const m = new Uint8Array(32);
-    const ok = await c.ed25519Verify(k.publicKey, m, await c.ed25519Sign(k.secretKey, m));
-    console.log(ok ? 'verified' : 'refused');
+    const s = await c.ed25519Sign(k.secretKey, m);
+    const all = await Promise.all(Array.from({ length: 64 }, () => c.ed25519Verify(k.publicKey, m, s)));
+    console.log(all.every(Boolean) ? 'verified' : 'refused');
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
