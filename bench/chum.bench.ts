@@ -35,7 +35,7 @@ import { median, percentile } from './support/stats.js';
 import type { WireEntry } from './support/wireLog.js';
 
 const FULL = process.env.KITH_BENCH_FULL === '1';
-const N = FULL ? 100_000 : 10_000;
+const N = Number(process.env.KITH_BENCH_N ?? (FULL ? 100_000 : 10_000));
 const DIFFS = (process.env.KITH_BENCH_DIFFS ?? '1,100,10000').split(',').map(Number);
 const BLOB_BYTES = FULL ? 1024 ** 3 : 200 * 1024 ** 2;
 const LIVE_RUNS = 20;

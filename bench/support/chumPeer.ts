@@ -49,6 +49,9 @@ let rawReceiver: RawAeadReceiver | undefined;
 let rssTimer: ReturnType<typeof setInterval> | undefined;
 let rssPeak = 0;
 
+/** Arrival times remembered for waitHash. */
+const RECEIVED_AT_ENTRIES = 100_000;
+
 function instance(): NodeInstance['instance'] {
   if (!node) throw new Error('no open instance');
   return node.instance;
@@ -67,7 +70,10 @@ function wireUp(n: NodeInstance): void {
       if (waiter) {
         hashWaiters.delete(h);
         waiter(t);
-      } else if (receivedAt.size < 100_000) {
+      } else {
+        // Bounded, oldest first out: a waitHash that comes after its object arrived must still
+        // find it (stopping at 100k entries made W2 at N = 100k wait for objects it had received).
+        if (receivedAt.size >= RECEIVED_AT_ENTRIES) receivedAt.delete(receivedAt.keys().next().value!);
         receivedAt.set(h, t);
       }
     }

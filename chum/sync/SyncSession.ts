@@ -84,6 +84,7 @@ export class SyncSession {
           this.outgoing.push(() => this.exporter.onWant(m.hashes));
           return;
         case Msg.ChunkReq:
+          this.exporter.chunksRequested(m.hashes);
           this.outgoing.push(() => this.exporter.onChunkRequest(m.hashes));
           return;
         case Msg.ReconImp:

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../../connections/transports/memoryNetwork.js';
 import { memoryInstance, type MemoryInstance } from '../support/instances.js';
 import { crypto, waitFor } from '../support/peers.js';
-import { Msg, encodeBatch, decodeMessage, encodeChunk } from '../../chum/sync/wire.js';
+import { Msg, encodeBatch, decodeMessage, encodeChunk, encodeHashes } from '../../chum/sync/wire.js';
+import { BLOB_WINDOW_CHUNKS } from '../../shared/limits.js';
 import { objectBytes, signObject, hashObject, type KithObject } from '../../shared/objects.js';
 import { utf8 } from '../../shared/bytes.js';
 import type { SecureSession, SessionClose } from '../../connections/SecureSession.js';
@@ -151,4 +152,21 @@ test('garbage messages of every type close the session with a protocol error', a
     assert.equal(closed.code, garbage[0] === 0x99 ? 'PROTOCOL_ERROR' : 'SYNC_PROTOCOL_ERROR', `type ${garbage[0]}`);
     await h.close();
   }
+});
+
+test('chunk requests beyond the window close the session', async () => {
+  const h = await hostilePair();
+  const hashes = Array.from({ length: BLOB_WINDOW_CHUNKS * 4 + 1 }, (_, i) => Buffer.from(crypto.sha256(new Uint8Array([i]))).toString('hex'));
+  // Counted as they arrive (before any is answered or read), so they are refused before any disk read.
+  await h.session.send(encodeHashes(Msg.ChunkReq, hashes));
+  const closed = await h.closedAtVictim;
+  assert.equal(closed.code, 'SYNC_PROTOCOL_ERROR');
+  assert.equal(h.inbox.filter((m) => m.type === Msg.Missing).length, 0, 'nothing was answered');
+  await h.close();
+  // One fewer is within the bound: answered (these chunks do not exist: MISSING), the session stays.
+  const ok = await hostilePair();
+  await ok.session.send(encodeHashes(Msg.ChunkReq, hashes.slice(1)));
+  await waitFor(() => ok.inbox.some((m) => m.type === Msg.Missing), 5000, 'the answer');
+  assert.equal(ok.session.isOpen, true);
+  await ok.close();
 });
