@@ -48,6 +48,16 @@ export interface PutEntry {
   readonly idHash?: ObjectHash;
 }
 
+export interface PutOptions {
+  /**
+   * The caller hands the entries' bytes over: it will neither read nor change them after `put`
+   * returns, so the store keeps them as they are instead of copying (the sync layer does this
+   * for blob chunks it has just reassembled; a copy of each 1 MiB chunk was a visible share of
+   * a receiver's CPU). Only plain Uint8Arrays are kept; anything else is copied as usual.
+   */
+  readonly handOver?: boolean;
+}
+
 export interface StoreStats {
   readonly objects: number;
   readonly chunks: number;
@@ -75,7 +85,7 @@ export interface ObjectStore {
    * order; already stored entries return their existing meta. Rejects with HASH_MISMATCH,
    * DANGLING_REFERENCE, OBJECT_TOO_LARGE or INVALID_INPUT and stores nothing of the batch.
    */
-  put(entries: readonly PutEntry[]): Promise<StoredMeta[]>;
+  put(entries: readonly PutEntry[], options?: PutOptions): Promise<StoredMeta[]>;
   /** Up to `limit` entries with seq > `after`, in sequence order. */
   since(after: number, limit: number): StoredMeta[];
   /** All stored versions of the versioned object `idHash`, in sequence order. */

@@ -11,7 +11,7 @@
  */
 import type { CryptoProvider } from '../../shared/crypto/CryptoProvider.js';
 import type { ObjectHash } from '../../shared/ids.js';
-import type { ObjectStore, PutEntry, StoredMeta, StoreStats } from '../ObjectStore.js';
+import type { ObjectStore, PutEntry, PutOptions, StoredMeta, StoreStats } from '../ObjectStore.js';
 import { KithError, toKithError } from '../../shared/errors.js';
 import { TypedEmitter } from '../../shared/events.js';
 import { checkEntries, digestIs, planBatch, type CheckedEntry, type FreshEntry } from './checkBatch.js';
@@ -160,10 +160,10 @@ export class BackedStore implements ObjectStore {
     return bytes;
   }
 
-  async put(entries: readonly PutEntry[]): Promise<StoredMeta[]> {
+  async put(entries: readonly PutEntry[], options?: PutOptions): Promise<StoredMeta[]> {
     this.assertOpen();
     if (this.failure) throw this.failure;
-    const checked = checkEntries(this.crypto, entries);
+    const checked = checkEntries(this.crypto, entries, options?.handOver === true);
     if (checked.length === 0) return [];
     return new Promise<StoredMeta[]>((resolve, reject) => {
       this.queue.push({ entries: checked, resolve, reject });

@@ -13,7 +13,7 @@ import type { CryptoProvider } from '../../shared/crypto/CryptoProvider.js';
 import type { ObjectHash, InstanceId } from '../../shared/ids.js';
 import type { EntryKind, StoredMeta } from '../ObjectStore.js';
 import { KithError, toKithError } from '../../shared/errors.js';
-import { describe } from '../../shared/bytes.js';
+import { allocForOverwrite, describe } from '../../shared/bytes.js';
 import { isHash } from '../../shared/ids.js';
 import { assertKithObject } from '../../shared/objects.js';
 import { BLOB_CHUNK_BYTES, MAX_OBJECT_BYTES, MAX_PUT_BATCH_ENTRIES } from '../../shared/limits.js';
@@ -118,7 +118,7 @@ export function digestIs(digest: Uint8Array, hash: string): boolean {
 }
 
 /** Step 1: validates shape, limits and hashes of a whole batch; throws on the first bad entry. */
-export function checkEntries(crypto: CryptoProvider, entries: unknown): CheckedEntry[] {
+export function checkEntries(crypto: CryptoProvider, entries: unknown, handOver = false): CheckedEntry[] {
   if (!Array.isArray(entries)) throw new KithError('INVALID_INPUT', `put: expected an array of entries, got ${describe(entries)}`);
   if (entries.length > MAX_PUT_BATCH_ENTRIES) {
     throw new KithError('INVALID_INPUT', `put: ${entries.length} entries exceed the batch limit of ${MAX_PUT_BATCH_ENTRIES}`);
@@ -127,23 +127,30 @@ export function checkEntries(crypto: CryptoProvider, entries: unknown): CheckedE
   try {
     const shaped: Shaped[] = new Array(entries.length);
     const knownTypes = new Set<string>();
-    let total = 0;
-    for (let i = 0; i < entries.length; i++) {
-      shaped[i] = checkShape(entries[i], i, knownTypes);
-      total += shaped[i]!.source.length;
-    }
+    for (let i = 0; i < entries.length; i++) shaped[i] = checkShape(entries[i], i, knownTypes);
     // The batch's bytes are copied into one buffer (each entry a view of it): thousands of
     // small ArrayBuffers cost more in allocation and GC than hashing them. The hash is checked
     // on the copy, which neither a later write by the caller nor a Uint8Array subclass that
-    // lies about its length can change (`set` copies the real contents, or throws).
-    const arena = new Uint8Array(total);
+    // lies about its length can change (`set` copies the real contents, or throws). Bytes
+    // handed over (PutOptions.handOver) are kept as they are when they are plain Uint8Arrays.
+    const kept = shaped.map((e) => handOver && Object.getPrototypeOf(e.source) === Uint8Array.prototype);
+    let copied = 0;
+    shaped.forEach((e, i) => (copied += kept[i] ? 0 : e.source.length));
+    // Every byte of the arena is written below before anything reads it, when every source is an
+    // array whose length is its real length (a subclass may lie: its arena stays zero-filled).
+    const arena = shaped.every((e) => isPlainBytes(e.source)) ? allocForOverwrite(copied) : new Uint8Array(copied);
     let offset = 0;
     for (let i = 0; i < shaped.length; i++) {
       const { source, ...entry } = shaped[i]!;
-      const size = source.length;
-      arena.set(source, offset);
-      const own = arena.subarray(offset, offset + size);
-      offset += size;
+      let own: Uint8Array;
+      if (kept[i]) {
+        own = source;
+      } else {
+        const size = source.length;
+        arena.set(source, offset);
+        own = arena.subarray(offset, offset + size);
+        offset += size;
+      }
       if (!digestIs(crypto.sha256(own), entry.hash)) throw new KithError('HASH_MISMATCH', `put: entry ${i}: bytes do not hash to ${entry.hash}`);
       out[i] = { ...entry, bytes: own };
     }
@@ -152,6 +159,14 @@ export function checkEntries(crypto: CryptoProvider, entries: unknown): CheckedE
     throw toKithError(err, 'INVALID_INPUT');
   }
   return out;
+}
+
+const BUFFER_PROTOTYPE = (globalThis as { Buffer?: { prototype: object } }).Buffer?.prototype;
+
+/** A Uint8Array or Node Buffer, not some other subclass (whose `length` could be anything). */
+function isPlainBytes(bytes: Uint8Array): boolean {
+  const proto = Object.getPrototypeOf(bytes);
+  return proto === Uint8Array.prototype || (BUFFER_PROTOTYPE !== undefined && proto === BUFFER_PROTOTYPE);
 }
 
 /** The frozen meta of a new entry; optional fields are present only when set, so metas compare equal across stores. */

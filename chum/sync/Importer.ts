@@ -122,7 +122,8 @@ export class Importer {
     const waiter = this.chunkWaiters.get(hash);
     if (!waiter) throw new KithError('SYNC_PROTOCOL_ERROR', 'unrequested chunk');
     this.chunkWaiters.delete(hash);
-    const stored = this.ctx.store.put([{ hash, kind: 'chunk', type: 'chunk', bytes, refs: [] }]).then(() => {
+    // The chunk's bytes are a view of the message just reassembled for us alone: handed over, not copied.
+    const stored = this.ctx.store.put([{ hash, kind: 'chunk', type: 'chunk', bytes, refs: [] }], { handOver: true }).then(() => {
       this.bytesDone += bytes.length;
       this.report();
     }, (err) => {

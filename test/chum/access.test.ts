@@ -57,7 +57,8 @@ test('a channel granted to a group reaches its members only; a member removed by
   await bob.instance.chum.grant({ ids: [bobToCarl], persons: [carl.identity.personId] });
   await barrier(bob, carl, bobToCarl, 'bob to carl');
   await barrier(ann, carl, toCarl, 'ann to carl');
-  assert.ok(ann.store.has(bobsEntry!), "bob's entry reached the owner");
+  // Nothing above orders bob → ann against the barriers to carl: wait for it.
+  await waitFor(() => ann.store.has(bobsEntry!), 10_000, "bob's entry reached the owner");
   assert.equal(carl.store.has(bobsEntry!), false, "a non-member does not get a member's entry either");
   assert.deepEqual(early.filter((h) => carl.store.has(h)), [], 'a non-member receives no entry');
   assert.equal(carl.store.has(channel), false, 'nor the channel');

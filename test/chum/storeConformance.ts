@@ -161,6 +161,32 @@ export function runObjectStoreTests(name: string, open: () => Promise<OpenedStor
         assert.deepEqual(await store.get(entry.hash), original);
       }));
 
+    it('handOver: plain bytes are kept without a copy and still checked; anything else is copied as usual', () =>
+      withStore(async ({ store }) => {
+        // A view into a larger buffer, as the sync layer hands over a chunk of a reassembled message.
+        const message = new Uint8Array(33 + 70_000);
+        for (let i = 0; i < message.length; i++) message[i] = (i * 7) & 0xff;
+        const chunk = chunkEntry(message.slice(33));
+        const handed = { ...chunk, bytes: message.subarray(33) };
+        const [meta] = await store.put([handed], { handOver: true });
+        assert.equal(meta!.size, 70_000);
+        assert.deepEqual(await store.get(chunk.hash), chunk.bytes);
+        // Still checked: bytes handed over under the wrong name store nothing.
+        const wrong = { ...chunkEntry(new Uint8Array([1, 2, 3])), bytes: new Uint8Array([3, 2, 1]) };
+        await rejectsWith(store.put([wrong], { handOver: true }), 'HASH_MISMATCH');
+        assert.equal(store.has(wrong.hash), false);
+        // A subclass is not kept: scribbling over it after put changes nothing stored.
+        class Bytes extends Uint8Array {}
+        const note = objectEntry('Note', { text: 'subclass' });
+        const sub = Bytes.from(note.bytes);
+        const pending = store.put([{ ...note, bytes: sub }], { handOver: true });
+        sub.fill(0);
+        await pending;
+        assert.deepEqual(await store.get(note.hash), note.bytes);
+        assert.equal(store.lastSeq, 2);
+        await assertStoreConsistent(store);
+      }));
+
     it('getMany returns each entry in the order asked, undefined where absent, in own copies', () =>
       withStore(async ({ store }) => {
         const first = [objectEntry('Note', { n: 1 }), objectEntry('Note', { n: 2 }), chunkEntry(new Uint8Array([7, 8, 9]))];
