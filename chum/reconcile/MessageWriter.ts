@@ -56,12 +56,12 @@ export class MessageWriter {
 
   /** Bytes a range [lo, hi) with `payload` bytes of payload would add, with the Skip needed to reach `lo`. */
   rangeCost(lo: Bound, hi: Bound, payload: number): number {
-    return this.gapCost(lo) + boundBytes(hi) + 1 + payload;
+    return this.gapCost(lo) + boundBytes(hi) + payload;
   }
 
   /** Bytes of the Skip range needed before a range starting at `lo` (0 when contiguous). */
   gapCost(lo: Bound): number {
-    return compareBounds(lo, this.cursor) === 0 ? 0 : boundBytes(lo) + 1;
+    return compareBounds(lo, this.cursor) === 0 ? 0 : boundBytes(lo);
   }
 
   /** Adds a Fingerprint range. */
@@ -96,22 +96,16 @@ export class MessageWriter {
       throw new KithError('INTERNAL', 'reconcile: ranges written out of order');
     }
     this.reserve(this.rangeCost(lo, hi, payload));
-    if (compareBounds(lo, this.cursor) !== 0) {
-      this.bound(lo);
-      this.buf[this.pos++] = MODE_SKIP;
-    }
-    this.bound(hi);
-    this.buf[this.pos++] = mode;
+    if (compareBounds(lo, this.cursor) !== 0) this.range(lo, MODE_SKIP);
+    this.range(hi, mode);
     this.cursor = hi;
     this.open++;
   }
 
-  private bound(b: Bound): void {
-    if (b.len === INFINITE_BOUND) {
-      this.buf[this.pos++] = INFINITE_BOUND;
-      return;
-    }
-    this.buf[this.pos++] = b.len;
+  /** A range's head (mode and bound length in one byte) and its upper bound; the payload follows. */
+  private range(b: Bound, mode: number): void {
+    this.buf[this.pos++] = (mode << 6) | b.len;
+    if (b.len === INFINITE_BOUND) return;
     this.buf.set(b.src.subarray(b.off, b.off + b.len), this.pos);
     this.pos += b.len;
   }

@@ -42,7 +42,7 @@
  *
  * Bounds against a hostile peer (anything breaking them is SYNC_PROTOCOL_ERROR, and the
  * Reconciler refuses further messages): at most `maxRounds` messages (RECONCILE_MAX_ROUNDS);
- * each ≤ maxMessageBytes, so ≤ (maxMessageBytes − 2) / 3 ranges, each costing one binary search
+ * each ≤ maxMessageBytes, so ≤ (maxMessageBytes − 2) / 2 ranges, each costing one binary search
  * and at most one SHA-256; the initiator walks each of its own ids at most once per session (a
  * range listed twice is an error) and reports each learned id once (a repeat is an error); at
  * most RECONCILE_MAX_DEFERRED_RANGES deferred ranges; a reply never exceeds maxMessageBytes.
@@ -123,10 +123,11 @@ function protocolError(message: string): KithError {
 
 /** Bytes of the largest single answer, a gap Skip included: what a message must always have room for. */
 export function largestAnswerBytes(branching: number, idListThreshold: number): number {
-  const gap = MAX_BOUND_BYTES + 1;
-  const split = branching * (MAX_BOUND_BYTES + 1 + FINGERPRINT_LENGTH);
-  const list = MAX_BOUND_BYTES + 1 + varintBytes(idListThreshold) + ID_BYTES * (idListThreshold - 1);
-  const cutList = MAX_BOUND_BYTES + 1 + 4 + ID_BYTES;
+  // A range costs its head and bound (≤ MAX_BOUND_BYTES) plus its payload.
+  const gap = MAX_BOUND_BYTES;
+  const split = branching * (MAX_BOUND_BYTES + FINGERPRINT_LENGTH);
+  const list = MAX_BOUND_BYTES + varintBytes(idListThreshold) + ID_BYTES * (idListThreshold - 1);
+  const cutList = MAX_BOUND_BYTES + 4 + ID_BYTES;
   return gap + Math.max(split, list, cutList);
 }
 
@@ -354,7 +355,7 @@ export class Reconciler {
       const hi = k === parts ? task.hi : this.separator(end);
       ends.push(end);
       bounds.push(hi);
-      cost += boundBytes(hi) + 1 + FINGERPRINT_LENGTH;
+      cost += boundBytes(hi) + FINGERPRINT_LENGTH;
     }
     if (out.size + cost > this.budget) return false;
     let lo = task.lo;
@@ -379,7 +380,7 @@ export class Reconciler {
       return null;
     }
     // Room for the longest possible cut bound and a 4-byte varint, then as many ids as fit.
-    const room = this.budget - out.size - out.gapCost(task.lo) - MAX_BOUND_BYTES - 1 - varintBytes(MAX_VARINT);
+    const room = this.budget - out.size - out.gapCost(task.lo) - MAX_BOUND_BYTES - varintBytes(MAX_VARINT);
     const fits = Math.min(count - 1, Math.floor(room / ID_BYTES));
     if (fits < 1) return false;
     const cut = this.separator(task.i0 + fits);

@@ -10,7 +10,10 @@ import { hasCode } from '../../../shared/errors.js';
 import { hostileValues } from '../../support/hostile.js';
 import { ReconcileSet } from '../../../chum/reconcile/ReconcileSet.js';
 import { Reconciler, type ReconcileResult, type ReconcilerOptions } from '../../../chum/reconcile/Reconciler.js';
-import { MODE_FINGERPRINT, MODE_ID_LIST, MODE_SKIP } from '../../../chum/reconcile/wire.js';
+import { MODE_FINGERPRINT, MODE_ID_LIST, MODE_SKIP, RECONCILE_WIRE_VERSION as V } from '../../../chum/reconcile/wire.js';
+
+/** A range's head byte: its mode and the length of its upper bound. */
+const head = (mode: number, len: number): number => (mode << 6) | len;
 
 function seededIds(seed: number, count: number): Uint8Array[] {
   let s = seed >>> 0;
@@ -90,7 +93,7 @@ test('every hostile value is refused with SYNC_PROTOCOL_ERROR, by a fresh respon
 
 test('fuzz: arbitrary bytes give SYNC_PROTOCOL_ERROR or a well-formed result', () => {
   const body = fc.uint8Array({ maxLength: 3000 });
-  const withHeader = fc.tuple(fc.integer({ min: 0, max: 3 }), body).map(([flags, rest]) => Uint8Array.from([1, flags, ...rest]));
+  const withHeader = fc.tuple(fc.integer({ min: 0, max: 3 }), body).map(([flags, rest]) => Uint8Array.from([V, flags, ...rest]));
   const outcomes = { ok: 0, error: 0 };
   fc.assert(
     fc.property(fc.oneof(body, withHeader), fc.boolean(), (bytes, asInitiator) => {
@@ -160,7 +163,7 @@ test('both sides initiating, two responders, and a responder speaking first are 
 
 test('a peer listing the same range or the same id twice is refused, so each id is reported once', () => {
   // Listing [0, 80) and leaving [80, ∞) open so the initiator keeps going; then listing it again.
-  const listing = Uint8Array.from([1, 0, 1, 0x80, MODE_ID_LIST, 3, ...setA.packed.subarray(0, 96), 33, MODE_FINGERPRINT, ...fp(7)]);
+  const listing = Uint8Array.from([V, 0, head(MODE_ID_LIST, 1), 0x80, 3, ...setA.packed.subarray(0, 96), head(MODE_FINGERPRINT, 33), ...fp(7)]);
   const firstTwo = [setA.id(0), setA.id(1), setA.id(2)];
   assert.ok(firstTwo.every((id) => id[0]! < 0x80), 'the lowest ids of A lie below 0x80');
   const initiator = new Reconciler(setA);
@@ -174,7 +177,7 @@ test('a peer listing the same range or the same id twice is refused, so each id 
   foreign[31] = 0xfe;
   const other = new Reconciler(ReconcileSet.fromIds([new Uint8Array(32)]));
   other.initiate();
-  const twice = Uint8Array.from([1, 0, 1, 0x01, MODE_FINGERPRINT, ...fp(1), 33, MODE_ID_LIST, 1, ...foreign]);
+  const twice = Uint8Array.from([V, 0, head(MODE_FINGERPRINT, 1), 0x01, ...fp(1), head(MODE_ID_LIST, 33), 1, ...foreign]);
   assert.equal(other.reconcile(twice).need.length, 1);
   assert.throws(() => other.reconcile(twice), (e: unknown) => isProtocolError(e) && /listed an id twice/.test((e as Error).message));
 });
@@ -183,7 +186,7 @@ test('a peer cannot force more than maxRounds messages', () => {
   const initiator = new Reconciler(setA, { maxRounds: 5 });
   initiator.initiate();
   // A fingerprint that never matches: an honest side answers it every time.
-  const never = Uint8Array.from([1, 0, 33, MODE_FINGERPRINT, ...fp(0x42)]);
+  const never = Uint8Array.from([V, 0, head(MODE_FINGERPRINT, 33), ...fp(0x42)]);
   for (let i = 0; i < 5; i++) assert.ok(initiator.reconcile(never).reply !== undefined);
   assert.throws(() => initiator.reconcile(never), (e: unknown) => isProtocolError(e) && /more than 5 messages/.test((e as Error).message));
 });
@@ -191,10 +194,10 @@ test('a peer cannot force more than maxRounds messages', () => {
 test('a peer cannot open a range this side deferred', () => {
   // B answers an empty initiator's list with 4 KiB of its ids and defers the rest.
   const responder = new Reconciler(setB, SMALL);
-  const answer = responder.reconcile(Uint8Array.from([1, 1, 33, MODE_ID_LIST, 0])).reply!;
+  const answer = responder.reconcile(Uint8Array.from([V, 1, head(MODE_ID_LIST, 33), 0])).reply!;
   assert.ok((answer[1]! & 2) !== 0, 'the responder deferred work (FLAG_MORE)');
   // A hostile initiator now asks about the deferred tail.
-  const reopen = Uint8Array.from([1, 1, 1, 0xf0, MODE_SKIP, 33, MODE_FINGERPRINT, ...fp(3)]);
+  const reopen = Uint8Array.from([V, 1, head(MODE_SKIP, 1), 0xf0, head(MODE_FINGERPRINT, 33), ...fp(3)]);
   assert.throws(() => responder.reconcile(reopen), (e: unknown) => isProtocolError(e) && /deferred/.test((e as Error).message));
 });
 
@@ -203,7 +206,7 @@ test('a maximal message of listed ids or of tiny ranges is processed in bounded 
   // 8k ids the initiator lacks, in one IdList: all reported, once.
   const count = Math.floor((budget - 8) / 32);
   const listed = seededIds(5, count).sort((x, y) => Buffer.compare(x, y));
-  const header = [1, 0, 33, MODE_ID_LIST, 0x80 | (count & 0x7f), count >> 7];
+  const header = [V, 0, head(MODE_ID_LIST, 33), 0x80 | (count & 0x7f), count >> 7];
   const big = new Uint8Array(header.length + count * 32);
   big.set(header);
   listed.forEach((id, i) => big.set(id, header.length + i * 32));
@@ -216,10 +219,10 @@ test('a maximal message of listed ids or of tiny ranges is processed in bounded 
   assert.equal(result.have.length, setA.size);
 
   // ~13k fingerprint ranges with 2-byte bounds, none matching: each costs a search and a hash.
-  const ranges: number[] = [1, 1];
+  const ranges: number[] = [V, 1];
   for (let v = 0x0101; ranges.length + 20 <= budget; v++) {
     if ((v & 0xff) === 0) continue; // canonical bounds never end in a zero byte
-    ranges.push(2, v >> 8, v & 0xff, MODE_FINGERPRINT, ...fp(9));
+    ranges.push(head(MODE_FINGERPRINT, 2), v >> 8, v & 0xff, ...fp(9));
   }
   const responder = new Reconciler(setB);
   started = performance.now();

@@ -6,7 +6,7 @@ import { RECONCILE_BRANCHING, RECONCILE_MAX_MESSAGE_BYTES } from '../../../share
 import { ReconcileSet } from '../../../chum/reconcile/ReconcileSet.js';
 import { Reconciler, type ReconcilerOptions } from '../../../chum/reconcile/Reconciler.js';
 import { reconcileLocally, type LocalReconciliation } from '../../../chum/reconcile/reconcileLocally.js';
-import { FLAG_MORE } from '../../../chum/reconcile/wire.js';
+import { FLAG_MORE, RECONCILE_WIRE_VERSION } from '../../../chum/reconcile/wire.js';
 
 /** Deterministic ids (splitmix32); `prefix` leading bytes are shared by all, as mined ids would be. */
 function seededIds(seed: number, count: number, prefix = 0): Uint8Array[] {
@@ -223,7 +223,7 @@ test('roles and completion: either side may initiate, each Reconciler plays one 
   assert.throws(() => first.reconcile(reply), (err: unknown) => hasCode(err, 'SYNC_PROTOCOL_ERROR') && /completed/.test((err as Error).message));
   // A responder told "nothing left" (an empty initiator message) completes too.
   const idle = new Reconciler(ReconcileSet.fromIds(b));
-  assert.equal(idle.reconcile(Uint8Array.from([1, 1])).reply, undefined);
+  assert.equal(idle.reconcile(Uint8Array.from([RECONCILE_WIRE_VERSION, 1])).reply, undefined);
   assert.equal(idle.complete, true);
 });
 

@@ -10,6 +10,7 @@ import {
   MODE_FINGERPRINT,
   MODE_ID_LIST,
   MODE_SKIP,
+  RECONCILE_WIRE_VERSION,
   ZERO_BOUND,
   compareBounds,
   parseMessage,
@@ -24,8 +25,10 @@ const id = (firstByte: number, last = 1): Uint8Array => {
   out[31] = last;
   return out;
 };
-/** A header (version 1, flags) followed by raw bytes. */
-const msg = (flags: number, ...body: number[]): Uint8Array => Uint8Array.from([1, flags, ...body]);
+/** A header (version 2, flags) followed by raw bytes. */
+const msg = (flags: number, ...body: number[]): Uint8Array => Uint8Array.from([RECONCILE_WIRE_VERSION, flags, ...body]);
+/** A range's head byte: its mode and the length of its upper bound. */
+const head = (mode: number, len: number): number => (mode << 6) | len;
 const fp16 = Array.from({ length: 16 }, (_, i) => i + 1);
 
 function rejects(bytes: unknown, pattern: RegExp, max = LIMIT): void {
@@ -67,7 +70,7 @@ test('writer and parser round-trip ranges, inserting Skips for gaps and leaving 
 
 test('an empty message is just the header; flags carry the roles', () => {
   const bytes = new MessageWriter(LIMIT, false).finish(false);
-  assert.deepEqual(bytes, Uint8Array.from([1, 0]));
+  assert.deepEqual(bytes, Uint8Array.from([RECONCILE_WIRE_VERSION, 0]));
   const parsed = parseMessage(bytes, LIMIT);
   assert.equal(parsed.fromInitiator, false);
   assert.equal(parsed.more, false);
@@ -78,7 +81,7 @@ test('the infinite bound ends the message', () => {
   const w = new MessageWriter(LIMIT, true);
   w.idList(ZERO_BOUND, INFINITY_BOUND, new Uint8Array(0), 0, 0);
   const bytes = w.finish(false);
-  assert.deepEqual(bytes, Uint8Array.from([1, 1, 33, MODE_ID_LIST, 0]));
+  assert.deepEqual(bytes, Uint8Array.from([RECONCILE_WIRE_VERSION, 1, head(MODE_ID_LIST, 33), 0]));
   assert.equal(parseMessage(bytes, LIMIT).ranges[0]!.hi.len, 33);
 });
 
@@ -100,49 +103,50 @@ test('canonical bounds compare like their zero-padded points', () => {
 
 test('malformed messages are SYNC_PROTOCOL_ERROR with a reason', () => {
   rejects(new Uint8Array(0), /truncated header/);
-  rejects(Uint8Array.from([1]), /truncated header/);
-  rejects(Uint8Array.from([2, 0]), /unsupported version 2/);
+  rejects(Uint8Array.from([2]), /truncated header/);
+  rejects(Uint8Array.from([1, 0]), /unsupported version 1/);
+  rejects(Uint8Array.from([3, 0]), /unsupported version 3/);
   rejects(Uint8Array.from([0, 0]), /unsupported version 0/);
   rejects(msg(4), /unknown flags/);
   rejects(msg(0x80), /unknown flags/);
-  rejects(msg(1, 0, MODE_SKIP), /invalid bound length 0/);
-  rejects(msg(1, 34, MODE_SKIP), /invalid bound length 34/);
-  rejects(msg(1, 255), /invalid bound length 255/);
-  rejects(msg(1, 3, 0x10, 0x20), /truncated bound/);
-  rejects(msg(1, 2, 0x10, 0x00, MODE_FINGERPRINT, ...fp16), /non-canonical bound/);
-  rejects(msg(1, 1, 0x10), /no mode/);
-  rejects(msg(1, 1, 0x10, 7), /unknown mode 7/);
-  rejects(msg(1, 1, 0x10, 3), /unknown mode 3/);
-  rejects(msg(1, 1, 0x10, MODE_FINGERPRINT, 1, 2, 3), /truncated fingerprint/);
-  rejects(msg(1, 1, 0x20, MODE_FINGERPRINT, ...fp16, 1, 0x10, MODE_FINGERPRINT, ...fp16), /bounds do not increase/);
-  rejects(msg(1, 1, 0x20, MODE_FINGERPRINT, ...fp16, 1, 0x20, MODE_FINGERPRINT, ...fp16), /bounds do not increase/);
-  rejects(msg(1, 1, 0x20, MODE_SKIP, 1, 0x30, MODE_SKIP, 1, 0x40, MODE_FINGERPRINT, ...fp16), /two Skip ranges in a row/);
-  rejects(msg(1, 1, 0x20, MODE_FINGERPRINT, ...fp16, 1, 0x30, MODE_SKIP), /trailing Skip/);
-  rejects(msg(1, 33, MODE_FINGERPRINT, ...fp16, 0), /trailing bytes after the infinite bound/);
-  rejects(msg(1, 33, MODE_FINGERPRINT, ...fp16, 1, 0x10, MODE_SKIP), /trailing bytes/);
+  rejects(msg(1, head(MODE_FINGERPRINT, 0), ...fp16), /invalid bound length 0/);
+  rejects(msg(1, head(MODE_SKIP, 34)), /invalid bound length 34/);
+  rejects(msg(1, 255), /invalid bound length 63/);
+  rejects(msg(1, head(MODE_FINGERPRINT, 3), 0x10, 0x20), /truncated bound/);
+  rejects(msg(1, head(MODE_FINGERPRINT, 2), 0x10, 0x00, ...fp16), /non-canonical bound/);
+  rejects(msg(1, head(3, 1), 0x10), /unknown mode 3/);
+  rejects(msg(1, head(3, 33)), /unknown mode 3/);
+  rejects(msg(1, head(MODE_SKIP, 1), 0x10), /trailing Skip/);
+  rejects(msg(1, head(MODE_FINGERPRINT, 1), 0x10, 1, 2, 3), /truncated fingerprint/);
+  rejects(msg(1, head(MODE_FINGERPRINT, 1), 0x20, ...fp16, head(MODE_FINGERPRINT, 1), 0x10, ...fp16), /bounds do not increase/);
+  rejects(msg(1, head(MODE_FINGERPRINT, 1), 0x20, ...fp16, head(MODE_FINGERPRINT, 1), 0x20, ...fp16), /bounds do not increase/);
+  rejects(msg(1, head(MODE_SKIP, 1), 0x20, head(MODE_SKIP, 1), 0x30, head(MODE_FINGERPRINT, 1), 0x40, ...fp16), /two Skip ranges in a row/);
+  rejects(msg(1, head(MODE_FINGERPRINT, 1), 0x20, ...fp16, head(MODE_SKIP, 1), 0x30), /trailing Skip/);
+  rejects(msg(1, head(MODE_FINGERPRINT, 33), ...fp16, 0), /trailing bytes after the infinite bound/);
+  rejects(msg(1, head(MODE_FINGERPRINT, 33), ...fp16, head(MODE_SKIP, 1), 0x10), /trailing bytes/);
 });
 
 test('IdList counts are checked against the bytes present, and varints are minimal and short', () => {
-  rejects(msg(1, 33, MODE_ID_LIST), /truncated varint/);
-  rejects(msg(1, 33, MODE_ID_LIST, 0x81), /truncated varint/);
-  rejects(msg(1, 33, MODE_ID_LIST, 0x80, 0x00), /non-minimal varint/);
-  rejects(msg(1, 33, MODE_ID_LIST, 0xff, 0xff, 0xff, 0xff, 0x0f), /longer than 4 bytes/);
-  rejects(msg(1, 33, MODE_ID_LIST, 0xff, 0xff, 0xff, 0x7f), /claims 268435455 ids/);
-  rejects(msg(1, 33, MODE_ID_LIST, 2, ...id(5)), /claims 2 ids/);
-  rejects(msg(1, 33, MODE_ID_LIST, 1, ...id(5), 9), /trailing bytes/);
+  rejects(msg(1, head(MODE_ID_LIST, 33)), /truncated varint/);
+  rejects(msg(1, head(MODE_ID_LIST, 33), 0x81), /truncated varint/);
+  rejects(msg(1, head(MODE_ID_LIST, 33), 0x80, 0x00), /non-minimal varint/);
+  rejects(msg(1, head(MODE_ID_LIST, 33), 0xff, 0xff, 0xff, 0xff, 0x0f), /longer than 4 bytes/);
+  rejects(msg(1, head(MODE_ID_LIST, 33), 0xff, 0xff, 0xff, 0x7f), /claims 268435455 ids/);
+  rejects(msg(1, head(MODE_ID_LIST, 33), 2, ...id(5)), /claims 2 ids/);
+  rejects(msg(1, head(MODE_ID_LIST, 33), 1, ...id(5), 9), /trailing bytes/);
 });
 
 test('listed ids must be strictly increasing and inside their range', () => {
-  rejects(msg(1, 33, MODE_ID_LIST, 2, ...id(5), ...id(5)), /not strictly increasing/);
-  rejects(msg(1, 33, MODE_ID_LIST, 2, ...id(6), ...id(5)), /not strictly increasing/);
-  rejects(msg(1, 1, 0x05, MODE_ID_LIST, 1, ...id(5)), /at or above its range's upper bound/);
-  rejects(msg(1, 1, 0x05, MODE_ID_LIST, 1, ...id(7)), /at or above/);
-  rejects(msg(1, 1, 0x05, MODE_SKIP, 33, MODE_ID_LIST, 1, ...id(4)), /below its range/);
+  rejects(msg(1, head(MODE_ID_LIST, 33), 2, ...id(5), ...id(5)), /not strictly increasing/);
+  rejects(msg(1, head(MODE_ID_LIST, 33), 2, ...id(6), ...id(5)), /not strictly increasing/);
+  rejects(msg(1, head(MODE_ID_LIST, 1), 0x05, 1, ...id(5)), /at or above its range's upper bound/);
+  rejects(msg(1, head(MODE_ID_LIST, 1), 0x05, 1, ...id(7)), /at or above/);
+  rejects(msg(1, head(MODE_SKIP, 1), 0x05, head(MODE_ID_LIST, 33), 1, ...id(4)), /below its range/);
   // The bound 05 is the point 05 00 … 00: an id equal to it belongs to the range above.
   const onBound = new Uint8Array(32);
   onBound[0] = 5;
-  assert.equal(parseMessage(msg(1, 1, 0x05, MODE_SKIP, 33, MODE_ID_LIST, 1, ...onBound), LIMIT).ranges[1]!.count, 1);
-  assert.equal(parseMessage(msg(1, 1, 0x05, MODE_ID_LIST, 1, ...id(4, 0xff)), LIMIT).ranges[0]!.count, 1);
+  assert.equal(parseMessage(msg(1, head(MODE_SKIP, 1), 0x05, head(MODE_ID_LIST, 33), 1, ...onBound), LIMIT).ranges[1]!.count, 1);
+  assert.equal(parseMessage(msg(1, head(MODE_ID_LIST, 1), 0x05, 1, ...id(4, 0xff)), LIMIT).ranges[0]!.count, 1);
 });
 
 test('messages over the limit are refused before parsing', () => {
