@@ -116,9 +116,10 @@ class PoolWorker {
     if (!(verdicts instanceof Uint8Array) || verdicts.length !== requests.length) {
       // Never trust a malformed answer: verify these again on the threadpool.
       this.pool.retry(requests);
-      return;
+    } else {
+      for (let i = 0; i < requests.length; i++) requests[i]!.resolve(verdicts[i] === 1);
     }
-    for (let i = 0; i < requests.length; i++) requests[i]!.resolve(verdicts[i] === 1);
+    this.pool.workerFree();
   }
 
   private fail(): void {
@@ -177,12 +178,20 @@ export class VerifyPool {
     this.workers = this.workers.filter((w) => w !== worker);
     this.failures++;
     this.retry(lost);
+    this.flush();
+  }
+
+  /** Called by a worker that answered a batch: what queued up meanwhile leaves now. */
+  workerFree(): void {
+    if (this.queue.length > 0 && !this.flushScheduled) this.flush();
   }
 
   /** Terminates the workers (tests); requests still outstanding are verified on the threadpool. */
   async close(): Promise<void> {
     const workers = this.workers;
     this.workers = [];
+    this.retry(this.queue.splice(0));
+    this.queuedBytes = 0;
     for (const w of workers) {
       w.dead = true;
       this.retry([...w.outstanding.values()].flat());
@@ -194,20 +203,18 @@ export class VerifyPool {
   private flush(): void {
     this.flushScheduled = false;
     if (this.queue.length === 0) return;
-    const requests = this.queue;
-    const bytes = this.queuedBytes;
-    this.queue = [];
-    this.queuedBytes = 0;
     // A few verifications at a time (a CLI command, a pairing) are not worth starting a thread for.
-    if (this.workers.length === 0 && requests.length < VERIFY_POOL_START_BATCH) {
-      this.retry(requests);
-      return;
-    }
-    const worker = this.pickWorker();
+    const few = this.workers.length === 0 && this.queue.length < VERIFY_POOL_START_BATCH;
+    const worker = few ? undefined : this.pickWorker();
     if (worker === undefined) {
-      this.retry(requests);
+      this.retry(this.takeQueue().requests);
       return;
     }
+    // Every worker is busy: let the batch grow until one answers (workerFree flushes again).
+    // Callers that verify a few at a time (a pipeline releasing one verification per answer)
+    // then share one message per batch instead of paying a postMessage each.
+    if (worker.load > 0 && this.queue.length < VERIFY_POOL_BATCH && this.queuedBytes < VERIFY_POOL_MAX_BATCH_BYTES) return;
+    const { requests, bytes } = this.takeQueue();
     const buffer = new ArrayBuffer(bytes);
     const out = new Uint8Array(buffer);
     const view = new DataView(buffer);
@@ -224,6 +231,15 @@ export class VerifyPool {
     } catch {
       this.retry(requests);
     }
+  }
+
+  /** Empties the queue. */
+  private takeQueue(): { requests: Request[]; bytes: number } {
+    const requests = this.queue;
+    const bytes = this.queuedBytes;
+    this.queue = [];
+    this.queuedBytes = 0;
+    return { requests, bytes };
   }
 
   /** The least loaded live worker, starting one while fewer than maxWorkers run and all are busy. */

@@ -47,6 +47,26 @@ test('batched verification in workers gives OpenSSL\'s verdicts, many batches at
   }
 });
 
+test('while every worker is busy, requests made one at a time wait for a free one and leave together', async () => {
+  const { publicKey, items } = await signed(VERIFY_POOL_START_BATCH + 60);
+  const { pool, fallbacks } = countingPool(1);
+  try {
+    const first = items.slice(0, VERIFY_POOL_START_BATCH).map((it) => pool.verify(publicKey, it.message, it.signature));
+    await Promise.resolve(); // the first batch leaves and starts the worker
+    const rest: Promise<boolean>[] = [];
+    for (const it of items.slice(VERIFY_POOL_START_BATCH)) {
+      rest.push(pool.verify(publicKey, it.message, it.signature));
+      await Promise.resolve(); // one per turn of the microtask queue, as a pipeline releases them
+    }
+    assert.ok((await Promise.all([...first, ...rest])).every(Boolean));
+    assert.equal(fallbacks(), 0);
+    const batches = (pool as unknown as { nextId: number }).nextId;
+    assert.ok(batches <= 4, `${items.length} verifications went out in ${batches} batches`);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a worker that dies hands its requests to the threadpool: nothing is lost, nothing defaults to true', async () => {
   const { publicKey, items } = await signed(VERIFY_POOL_BATCH);
   const { pool, fallbacks } = countingPool(1);
