@@ -200,21 +200,49 @@ export class VerifyPool {
     await Promise.all(workers.map((w) => w.worker.terminate().catch(() => undefined)));
   }
 
+  /**
+   * Sends what is queued. Light load (no worker busy, fewer than VERIFY_POOL_START_BATCH
+   * queued): the threadpool, which costs less per lone verification than a round trip to a
+   * worker. Every worker busy: the batch grows until one answers (workerFree flushes again),
+   * so callers that release one verification per answer share one message per batch. Otherwise
+   * the queue is split over the free workers (starting them up to maxWorkers), so 64 checks in
+   * flight keep two cores busy, not one.
+   */
   private flush(): void {
     this.flushScheduled = false;
     if (this.queue.length === 0) return;
-    // A few verifications at a time (a CLI command, a pairing) are not worth starting a thread for.
-    const few = this.workers.length === 0 && this.queue.length < VERIFY_POOL_START_BATCH;
-    const worker = few ? undefined : this.pickWorker();
-    if (worker === undefined) {
+    const live = this.workers.filter((w) => !w.dead);
+    const free = live.filter((w) => w.load === 0);
+    const busy = live.length > free.length;
+    if (!busy && this.queue.length < VERIFY_POOL_START_BATCH) {
       this.retry(this.takeQueue().requests);
       return;
     }
-    // Every worker is busy: let the batch grow until one answers (workerFree flushes again).
-    // Callers that verify a few at a time (a pipeline releasing one verification per answer)
-    // then share one message per batch instead of paying a postMessage each.
-    if (worker.load > 0 && this.queue.length < VERIFY_POOL_BATCH && this.queuedBytes < VERIFY_POOL_MAX_BATCH_BYTES) return;
-    const { requests, bytes } = this.takeQueue();
+    const startable = this.disabled ? 0 : Math.max(0, this.maxWorkers - this.workers.length);
+    if (free.length + startable === 0) {
+      if (live.length === 0) {
+        this.retry(this.takeQueue().requests);
+        return;
+      }
+      if (this.queue.length < VERIFY_POOL_BATCH && this.queuedBytes < VERIFY_POOL_MAX_BATCH_BYTES) return;
+      live.sort((a, b) => a.load - b.load);
+      this.sendTo(live[0]!, this.takeQueue().requests);
+      return;
+    }
+    const requests = this.takeQueue().requests;
+    const parts = Math.max(1, Math.min(free.length + startable, Math.floor(requests.length / VERIFY_POOL_START_BATCH)));
+    const size = Math.ceil(requests.length / parts);
+    for (let i = 0; i < requests.length; i += size) {
+      const part = requests.slice(i, i + size);
+      const worker = free.shift() ?? this.startWorker();
+      if (worker === undefined) this.retry(part);
+      else this.sendTo(worker, part);
+    }
+  }
+
+  private sendTo(worker: PoolWorker, requests: Request[]): void {
+    let bytes = 0;
+    for (const r of requests) bytes += 100 + r.message.length;
     const buffer = new ArrayBuffer(bytes);
     const out = new Uint8Array(buffer);
     const view = new DataView(buffer);
@@ -242,19 +270,16 @@ export class VerifyPool {
     return { requests, bytes };
   }
 
-  /** The least loaded live worker, starting one while fewer than maxWorkers run and all are busy. */
-  private pickWorker(): PoolWorker | undefined {
-    let best: PoolWorker | undefined;
-    for (const w of this.workers) if (!w.dead && (best === undefined || w.load < best.load)) best = w;
-    if ((best === undefined || best.load > 0) && this.workers.length < this.maxWorkers && !this.disabled) {
-      try {
-        const fresh = new PoolWorker(this);
-        this.workers.push(fresh);
-        return fresh;
-      } catch {
-        this.failures++;
-      }
+  /** A new worker, or undefined when none can be started (the failure is counted). */
+  private startWorker(): PoolWorker | undefined {
+    if (this.disabled || this.workers.length >= this.maxWorkers) return undefined;
+    try {
+      const fresh = new PoolWorker(this);
+      this.workers.push(fresh);
+      return fresh;
+    } catch {
+      this.failures++;
+      return undefined;
     }
-    return best;
   }
 }
