@@ -5,6 +5,7 @@ import { memoryInstance } from '../support/instances.js';
 import { nextEvent, waitFor } from '../support/peers.js';
 import { encodeCompanion, COMPANION_REQUEST } from '../../instance/companion/protocol.js';
 import type { CompanionClient } from '../../instance/companion/CompanionClient.js';
+import { MAX_COMPANION_PENDING_CALLS } from '../../shared/limits.js';
 
 test('a renderer drives its main through the companion protocol; others cannot', async () => {
   const net = new MemoryNetwork();
@@ -58,5 +59,21 @@ test('bad companion parameters are answered with INVALID_INPUT and the session s
   await assert.rejects(client.call('createInvite', { ttlSeconds: 5 }), { code: 'INVALID_INPUT' });
   const status = await client.call('status');
   assert.equal((status.identity as { name: string }).name, 'node-ann');
+  for (const i of [main, renderer]) await i.instance.close();
+});
+
+test(`a renderer with ${MAX_COMPANION_PENDING_CALLS} calls unanswered gets BUSY for the next, and may call again once they are answered`, async () => {
+  const net = new MemoryNetwork();
+  const main = await memoryInstance(net, 'node-ann');
+  const renderer = await memoryInstance(net, 'ann', { listen: false });
+  const connected = nextEvent(renderer.instance.events, 'companion:connected');
+  await renderer.instance.acceptInvite((await main.instance.invite({ purpose: 'renderer' })).link);
+  const client: CompanionClient = await connected;
+  // All calls are made in one turn, before main can answer any of them.
+  const calls = Array.from({ length: MAX_COMPANION_PENDING_CALLS }, () => client.call('status'));
+  await assert.rejects(client.call('status'), { code: 'BUSY' });
+  const answers = await Promise.all(calls);
+  assert.equal(answers.length, MAX_COMPANION_PENDING_CALLS);
+  assert.ok(await client.call('status'), 'a call after the answers is served');
   for (const i of [main, renderer]) await i.instance.close();
 });

@@ -18,6 +18,7 @@ import { DurableJsonFile } from '../../shared/node/DurableJsonFile.js';
 import { parsePairingDocument, type PairingDocument } from '../../pairing/records.js';
 import { verifyIdentity } from '../../shared/identity.js';
 import { fromBase64url, toHex } from '../../shared/bytes.js';
+import { MAX_OPEN_INVITES } from '../../shared/limits.js';
 
 const now = () => Date.now();
 
@@ -493,4 +494,19 @@ test('a crash between consuming the invitation and storing the contact leaves ne
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test(`at most ${MAX_OPEN_INVITES} invitations are open at once; revoking one makes room, and the refused one leaves nothing behind`, async () => {
+  const net = new MemoryNetwork();
+  const ann = await memoryInstance(net, 'ann');
+  const open: Array<Awaited<ReturnType<typeof ann.instance.invite>>["inviteId"]> = [];
+  for (let i = 0; i < MAX_OPEN_INVITES; i++) open.push((await ann.instance.invite()).inviteId);
+  const remembered = ann.instance.invites().length;
+  await assert.rejects(ann.instance.invite(), (err: KithError) => err.code === 'INVALID_INPUT' && /revoke some first/.test(err.message));
+  assert.equal(ann.instance.invites().length, remembered, 'the refused invitation is not recorded');
+  assert.equal(ann.instance.invites().filter((i) => i.status === 'open').length, MAX_OPEN_INVITES);
+  await ann.instance.revokeInvite(open[0]!);
+  const again = await ann.instance.invite();
+  assert.equal(ann.instance.invites().find((i) => i.inviteId === again.inviteId)?.status, 'open');
+  await ann.instance.close();
 });
