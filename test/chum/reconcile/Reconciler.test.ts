@@ -81,7 +81,12 @@ test('random sets of 0..2000 ids with 0..100% overlap reconcile to the brute-for
         sizeA: fc.integer({ min: 0, max: 2000 }),
         sizeB: fc.integer({ min: 0, max: 2000 }),
         overlapPercent: fc.integer({ min: 0, max: 100 }),
-        prefix: fc.constantFrom(0, 0, 0, 3, 29),
+        // Shared prefixes leave fewer random bytes per id. Fingerprints are sums, so sets of ids
+        // with only 3 random bytes collide now and then (a run found {…13401, …13960, …13bf7}
+        // and {…13401, …134a8, …140af}: equal sums, equal counts) and the difference is missed,
+        // which real ids (SHA-256 outputs) cannot do short of a k-sum attack on 256 bits. 26
+        // leaves 6 random bytes; the deterministic test below covers 28–31 byte prefixes.
+        prefix: fc.constantFrom(0, 0, 0, 3, 26),
         aInitiates: fc.boolean(),
         options: fc.constantFrom(...OPTION_SETS),
       }),
