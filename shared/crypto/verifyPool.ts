@@ -153,7 +153,7 @@ export class VerifyPool {
     return this.failures >= VERIFY_POOL_MAX_FAILURES;
   }
 
-  /** Queues one verification (inputs already prechecked); the batch leaves at the end of this turn or when full. */
+  /** Queues one verification (inputs already prechecked); what is queued is sent at the end of this turn or when a batch is full (see flush). */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
     // Long messages are not worth copying to another thread; the threadpool takes them as they are.
     if (this.disabled || message.length > VERIFY_POOL_MAX_MESSAGE_BYTES) return this.fallback(publicKey, message, signature);
@@ -215,21 +215,21 @@ export class VerifyPool {
     const free = live.filter((w) => w.load === 0);
     const busy = live.length > free.length;
     if (!busy && this.queue.length < VERIFY_POOL_START_BATCH) {
-      this.retry(this.takeQueue().requests);
+      this.retry(this.takeQueue());
       return;
     }
     const startable = this.disabled ? 0 : Math.max(0, this.maxWorkers - this.workers.length);
     if (free.length + startable === 0) {
       if (live.length === 0) {
-        this.retry(this.takeQueue().requests);
+        this.retry(this.takeQueue());
         return;
       }
       if (this.queue.length < VERIFY_POOL_BATCH && this.queuedBytes < VERIFY_POOL_MAX_BATCH_BYTES) return;
       live.sort((a, b) => a.load - b.load);
-      this.sendTo(live[0]!, this.takeQueue().requests);
+      this.sendTo(live[0]!, this.takeQueue());
       return;
     }
-    const requests = this.takeQueue().requests;
+    const requests = this.takeQueue();
     const parts = Math.max(1, Math.min(free.length + startable, Math.floor(requests.length / VERIFY_POOL_START_BATCH)));
     const size = Math.ceil(requests.length / parts);
     for (let i = 0; i < requests.length; i += size) {
@@ -262,12 +262,11 @@ export class VerifyPool {
   }
 
   /** Empties the queue. */
-  private takeQueue(): { requests: Request[]; bytes: number } {
+  private takeQueue(): Request[] {
     const requests = this.queue;
-    const bytes = this.queuedBytes;
     this.queue = [];
     this.queuedBytes = 0;
-    return { requests, bytes };
+    return requests;
   }
 
   /** A new worker, or undefined when none can be started (the failure is counted). */
