@@ -31,33 +31,41 @@ export async function staticDh(crypto: CryptoProvider, secretKey: Uint8Array, pu
     bySecret = new WeakMap();
     byProvider.set(crypto, bySecret);
   }
-  let entry = bySecret.get(secretKey);
-  if (entry !== undefined && !constantTimeEqual(entry.secretCopy, secretKey)) {
-    forget(entry);
-    bySecret.delete(secretKey);
-    entry = undefined;
-  }
   const id = toHex(publicKey);
-  const hit = entry?.shared.get(id);
+  const hit = current(bySecret, secretKey)?.shared.get(id);
   if (hit !== undefined) return hit.slice();
+  const usedSecret = secretKey.slice();
   const shared = await crypto.x25519(secretKey, publicKey);
-  if (entry === undefined || bySecret.get(secretKey) !== entry) {
-    // Another call may have replaced the entry while this one awaited; keep the newest.
-    entry = bySecret.get(secretKey);
-    if (entry === undefined || !constantTimeEqual(entry.secretCopy, secretKey)) {
-      entry = { secretCopy: secretKey.slice(), shared: new Map() };
+  // Kept only if the caller's array still holds the secret the result was computed from.
+  if (constantTimeEqual(usedSecret, secretKey)) {
+    let entry = current(bySecret, secretKey);
+    if (entry === undefined) {
+      entry = { secretCopy: usedSecret, shared: new Map() };
       bySecret.set(secretKey, entry);
+    } else {
+      usedSecret.fill(0);
     }
-  }
-  if (!entry.shared.has(id)) {
-    if (entry.shared.size >= STATIC_DH_CACHE_ENTRIES) {
-      const oldest = entry.shared.keys().next().value!;
-      entry.shared.get(oldest)!.fill(0);
-      entry.shared.delete(oldest);
+    if (!entry.shared.has(id)) {
+      if (entry.shared.size >= STATIC_DH_CACHE_ENTRIES) {
+        const oldest = entry.shared.keys().next().value!;
+        entry.shared.get(oldest)!.fill(0);
+        entry.shared.delete(oldest);
+      }
+      entry.shared.set(id, shared.slice());
     }
-    entry.shared.set(id, shared.slice());
+  } else {
+    usedSecret.fill(0);
   }
   return shared;
+}
+
+/** The entry for `secretKey` if its bytes are still the ones it was made for; a stale one is wiped and dropped. */
+function current(bySecret: WeakMap<Uint8Array, PerSecret>, secretKey: Uint8Array): PerSecret | undefined {
+  const entry = bySecret.get(secretKey);
+  if (entry === undefined || constantTimeEqual(entry.secretCopy, secretKey)) return entry;
+  forget(entry);
+  bySecret.delete(secretKey);
+  return undefined;
 }
 
 function forget(entry: PerSecret): void {

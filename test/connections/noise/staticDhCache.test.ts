@@ -83,3 +83,16 @@ test(`at most ${STATIC_DH_CACHE_ENTRIES} remote keys are remembered per local ke
   await staticDh(crypto, a.secretKey, remotes[0]!);
   assert.equal(calls(), STATIC_DH_CACHE_ENTRIES + 2, 'the oldest was evicted and is computed again');
 });
+
+test('a secret array changed while its DH runs: the result is returned but not kept under the new bytes', async () => {
+  const { crypto, calls } = counting();
+  const a = await crypto.x25519Generate();
+  const b = await crypto.x25519Generate();
+  const c = await crypto.x25519Generate();
+  const arr = a.secretKey.slice();
+  const pending = staticDh(crypto, arr, b.publicKey);
+  arr.set(c.secretKey); // rewritten before the first computation finished
+  assert.deepEqual(await pending, await new NobleCrypto().x25519(a.secretKey, b.publicKey));
+  assert.deepEqual(await staticDh(crypto, arr, b.publicKey), await new NobleCrypto().x25519(c.secretKey, b.publicKey));
+  assert.equal(calls(), 2, 'the second call computed for the new bytes');
+});
