@@ -86,11 +86,10 @@ export interface NativeCryptoOptions {
   readonly verifyWorkers?: boolean;
 }
 
-/** One verification pool per process, shared by every provider; its fallback is the threadpool path of the provider that started it. */
+/** One verification pool per process, shared by every provider (each request carries its provider's threadpool path). */
 let verifyPool: VerifyPool | undefined;
-let verifyPoolFallback: FallbackVerify | undefined;
 function sharedVerifyPool(): VerifyPool {
-  return (verifyPool ??= new VerifyPool((pk, m, s) => verifyPoolFallback!(pk, m, s)));
+  return (verifyPool ??= new VerifyPool());
 }
 
 /** Terminates the shared verification workers (tests); later verifications start new ones. */
@@ -106,7 +105,6 @@ export class NativeCrypto implements CryptoProvider {
 
   constructor(options: NativeCryptoOptions = {}) {
     this.useWorkers = options.verifyWorkers ?? true;
-    verifyPoolFallback ??= this.threadpoolVerify;
   }
 
   private readonly edPublic = new PublicKeyCache<nodeCrypto.KeyObject>(PUBLIC_KEY_CACHE_ENTRIES);
@@ -190,12 +188,12 @@ export class NativeCrypto implements CryptoProvider {
     if (!ed25519Precheck(publicKey, message, signature)) return Promise.resolve(false);
     // Batched to worker threads (verifyPool.ts), which take the work off this thread; the
     // threadpool path below is the fallback, and the path when workers are turned off.
-    if (this.useWorkers) return sharedVerifyPool().verify(publicKey, message, signature);
+    if (this.useWorkers) return sharedVerifyPool().verify(publicKey, message, signature, this.threadpoolVerify);
     return this.threadpoolVerify(publicKey, message, signature);
   }
 
   /** `crypto.verify` in its callback form: on libuv's threadpool, so many verifications use both cores. */
-  private readonly threadpoolVerify = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> => {
+  private readonly threadpoolVerify: FallbackVerify = (publicKey, message, signature) => {
     const key = this.publicKeyObject('Ed25519', publicKey);
     if (!key) return Promise.resolve(false);
     return new Promise((resolve) => {

@@ -16,7 +16,8 @@
  * takes the threadpool path. Idle workers are unref'd, so the pool never keeps a process alive.
  *
  * One pool per process (module state), shared by every NativeCrypto: a test suite creates
- * dozens of providers and must not start dozens of threads.
+ * dozens of providers and must not start dozens of threads. Each request carries its caller's
+ * fallback, so the pool holds on to a provider only while that provider's requests are open.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -76,6 +77,8 @@ interface Request {
   readonly publicKey: Uint8Array;
   readonly message: Uint8Array;
   readonly signature: Uint8Array;
+  /** The caller's own threadpool path, for when no worker can answer. */
+  readonly fallback: FallbackVerify;
   readonly resolve: (ok: boolean) => void;
 }
 
@@ -141,10 +144,7 @@ export class VerifyPool {
   private nextId = 0;
   private readonly maxWorkers: number;
 
-  constructor(
-    private readonly fallback: FallbackVerify,
-    maxWorkers = Math.max(1, Math.min(VERIFY_POOL_MAX_WORKERS, availableParallelism())),
-  ) {
+  constructor(maxWorkers = Math.max(1, Math.min(VERIFY_POOL_MAX_WORKERS, availableParallelism()))) {
     this.maxWorkers = maxWorkers;
   }
 
@@ -153,24 +153,30 @@ export class VerifyPool {
     return this.failures >= VERIFY_POOL_MAX_FAILURES;
   }
 
-  /** Queues one verification (inputs already prechecked); what is queued is sent at the end of this turn or when a batch is full (see flush). */
-  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  /**
+   * Queues one verification (inputs already prechecked); what is queued is sent when a batch is
+   * full or on the next check phase (setImmediate), not on a microtask: callers released by a
+   * batch's answers (a concurrency bound) queue their next checks over several microtask hops,
+   * and a microtask flush sent the first of them alone (half of a 10k-object sync's messages to
+   * the workers carried one check, measured). See flush.
+   */
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, fallback: FallbackVerify): Promise<boolean> {
     // Long messages are not worth copying to another thread; the threadpool takes them as they are.
-    if (this.disabled || message.length > VERIFY_POOL_MAX_MESSAGE_BYTES) return this.fallback(publicKey, message, signature);
+    if (this.disabled || message.length > VERIFY_POOL_MAX_MESSAGE_BYTES) return fallback(publicKey, message, signature);
     return new Promise<boolean>((resolve) => {
-      this.queue.push({ publicKey, message, signature, resolve });
+      this.queue.push({ publicKey, message, signature, fallback, resolve });
       this.queuedBytes += 100 + message.length;
       if (this.queue.length >= VERIFY_POOL_BATCH || this.queuedBytes >= VERIFY_POOL_MAX_BATCH_BYTES) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
-        queueMicrotask(() => this.flush());
+        setImmediate(() => this.flush());
       }
     });
   }
 
   /** Called by a worker with an answer it cannot use: verify those on the threadpool. */
   retry(requests: readonly Request[]): void {
-    for (const r of requests) void this.fallback(r.publicKey, r.message, r.signature).then(r.resolve, () => r.resolve(false));
+    for (const r of requests) void r.fallback(r.publicKey, r.message, r.signature).then(r.resolve, () => r.resolve(false));
   }
 
   /** Called once by a worker that errored or exited: its requests go to the threadpool. */

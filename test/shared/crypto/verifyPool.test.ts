@@ -23,25 +23,27 @@ async function signed(count: number, messageBytes = 32) {
   return { publicKey: key.publicKey, items };
 }
 
-/** A pool whose fallback is the threadpool path, counting how often it is taken. */
+/** A pool, and `verify` through it with the threadpool path as the fallback, counting how often that is taken. */
 function countingPool(maxWorkers = 1) {
   let fallbacks = 0;
-  const pool = new VerifyPool((pk, m, s) => {
+  const pool = new VerifyPool(maxWorkers);
+  const fallback = (pk: Uint8Array, m: Uint8Array, s: Uint8Array) => {
     fallbacks++;
     return crypto.ed25519Verify(pk, m, s);
-  }, maxWorkers);
-  return { pool, fallbacks: () => fallbacks };
+  };
+  const verify = (pk: Uint8Array, m: Uint8Array, s: Uint8Array): Promise<boolean> => pool.verify(pk, m, s, fallback);
+  return { pool, verify, fallbacks: () => fallbacks };
 }
 
 test('batched verification in workers gives OpenSSL\'s verdicts, many batches at once, in order', async () => {
   const { publicKey, items } = await signed(3 * VERIFY_POOL_BATCH + 7);
-  const { pool, fallbacks } = countingPool(2);
+  const { pool, verify, fallbacks } = countingPool(2);
   try {
-    const verdicts = await Promise.all(items.flatMap((it) => [pool.verify(publicKey, it.message, it.signature), pool.verify(publicKey, it.message, it.forged)]));
+    const verdicts = await Promise.all(items.flatMap((it) => [verify(publicKey, it.message, it.signature), verify(publicKey, it.message, it.forged)]));
     verdicts.forEach((ok, i) => assert.equal(ok, i % 2 === 0, `request ${i}`));
     assert.equal(fallbacks(), 0, 'the workers answered everything');
     // A key OpenSSL refuses to import gives false, not an error.
-    assert.equal(await pool.verify(new Uint8Array(32).fill(0xff), items[0]!.message, items[0]!.signature), false);
+    assert.equal(await verify(new Uint8Array(32).fill(0xff), items[0]!.message, items[0]!.signature), false);
   } finally {
     await pool.close();
   }
@@ -49,13 +51,13 @@ test('batched verification in workers gives OpenSSL\'s verdicts, many batches at
 
 test('while every worker is busy, requests made one at a time wait for a free one and leave together', async () => {
   const { publicKey, items } = await signed(VERIFY_POOL_START_BATCH + 60);
-  const { pool, fallbacks } = countingPool(1);
+  const { pool, verify, fallbacks } = countingPool(1);
   try {
-    const first = items.slice(0, VERIFY_POOL_START_BATCH).map((it) => pool.verify(publicKey, it.message, it.signature));
+    const first = items.slice(0, VERIFY_POOL_START_BATCH).map((it) => verify(publicKey, it.message, it.signature));
     await Promise.resolve(); // the first batch leaves and starts the worker
     const rest: Promise<boolean>[] = [];
     for (const it of items.slice(VERIFY_POOL_START_BATCH)) {
-      rest.push(pool.verify(publicKey, it.message, it.signature));
+      rest.push(verify(publicKey, it.message, it.signature));
       await Promise.resolve(); // one per turn of the microtask queue, as a pipeline releases them
     }
     assert.ok((await Promise.all([...first, ...rest])).every(Boolean));
@@ -69,10 +71,10 @@ test('while every worker is busy, requests made one at a time wait for a free on
 
 test('a worker that dies hands its requests to the threadpool: nothing is lost, nothing defaults to true', async () => {
   const { publicKey, items } = await signed(VERIFY_POOL_BATCH);
-  const { pool, fallbacks } = countingPool(1);
+  const { pool, verify, fallbacks } = countingPool(1);
   try {
-    const pending = items.map((it, i) => pool.verify(publicKey, it.message, i % 3 === 0 ? it.forged : it.signature));
-    await Promise.resolve(); // the batch leaves at the end of the turn
+    const pending = items.map((it, i) => verify(publicKey, it.message, i % 3 === 0 ? it.forged : it.signature));
+    await Promise.resolve(); // a full batch leaves at once
     const workers = (pool as unknown as { workers: Array<{ worker: { terminate(): Promise<number> } }> }).workers;
     assert.equal(workers.length, 1);
     await workers[0]!.worker.terminate();
@@ -80,7 +82,30 @@ test('a worker that dies hands its requests to the threadpool: nothing is lost, 
     verdicts.forEach((ok, i) => assert.equal(ok, i % 3 !== 0, `request ${i}`));
     assert.ok(fallbacks() > 0, 'the lost batch was verified again on the threadpool');
     // The pool starts a new worker for later requests.
-    assert.equal(await pool.verify(publicKey, items[1]!.message, items[1]!.signature), true);
+    assert.equal(await verify(publicKey, items[1]!.message, items[1]!.signature), true);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("requests of several callers share a batch, and each lost one goes back through its own caller's fallback", async () => {
+  const { publicKey, items } = await signed(VERIFY_POOL_BATCH);
+  const pool = new VerifyPool(1);
+  const taken = { a: 0, b: 0 };
+  const fallbackFor = (name: 'a' | 'b') => (pk: Uint8Array, m: Uint8Array, sig: Uint8Array) => {
+    taken[name]++;
+    return crypto.ed25519Verify(pk, m, sig);
+  };
+  const [a, b] = [fallbackFor('a'), fallbackFor('b')];
+  try {
+    const pending = items.map((it, i) => pool.verify(publicKey, it.message, i % 5 === 0 ? it.forged : it.signature, i % 2 === 0 ? a : b));
+    await Promise.resolve(); // a full batch leaves at once
+    const workers = (pool as unknown as { workers: Array<{ worker: { terminate(): Promise<number> } }> }).workers;
+    assert.equal(workers.length, 1, 'one batch, one worker, both callers in it');
+    await workers[0]!.worker.terminate();
+    const verdicts = await Promise.all(pending);
+    verdicts.forEach((ok, i) => assert.equal(ok, i % 5 !== 0, `request ${i}`));
+    assert.deepEqual(taken, { a: items.length / 2, b: items.length / 2 }, 'each request went back to its own caller');
   } finally {
     await pool.close();
   }
@@ -88,19 +113,19 @@ test('a worker that dies hands its requests to the threadpool: nothing is lost, 
 
 test(`after ${VERIFY_POOL_MAX_FAILURES} failed workers every request takes the threadpool`, async () => {
   const { publicKey, items } = await signed(VERIFY_POOL_START_BATCH);
-  const { pool, fallbacks } = countingPool(1);
+  const { pool, verify, fallbacks } = countingPool(1);
   try {
     for (let i = 0; i < VERIFY_POOL_MAX_FAILURES; i++) {
-      const p = Promise.all(items.map((it) => pool.verify(publicKey, it.message, it.signature)));
-      await Promise.resolve();
+      const p = Promise.all(items.map((it) => verify(publicKey, it.message, it.signature)));
+      await new Promise<void>((resolve) => setImmediate(resolve)); // the queue leaves on the next check phase
       const workers = (pool as unknown as { workers: Array<{ worker: { terminate(): Promise<number> } }> }).workers;
       await workers[0]!.worker.terminate();
       assert.ok((await p).every(Boolean));
     }
     assert.equal(pool.disabled, true);
     const before = fallbacks();
-    assert.equal(await pool.verify(publicKey, items[1]!.message, items[1]!.forged), false);
-    assert.equal(await pool.verify(publicKey, items[1]!.message, items[1]!.signature), true);
+    assert.equal(await verify(publicKey, items[1]!.message, items[1]!.forged), false);
+    assert.equal(await verify(publicKey, items[1]!.message, items[1]!.signature), true);
     assert.equal(fallbacks(), before + 2);
   } finally {
     await pool.close();
@@ -109,9 +134,9 @@ test(`after ${VERIFY_POOL_MAX_FAILURES} failed workers every request takes the t
 
 test(`a turn with fewer than ${VERIFY_POOL_START_BATCH} verifications starts no worker`, async () => {
   const { publicKey, items } = await signed(VERIFY_POOL_START_BATCH - 1);
-  const { pool, fallbacks } = countingPool(1);
+  const { pool, verify, fallbacks } = countingPool(1);
   try {
-    assert.ok((await Promise.all(items.map((it) => pool.verify(publicKey, it.message, it.signature)))).every(Boolean));
+    assert.ok((await Promise.all(items.map((it) => verify(publicKey, it.message, it.signature)))).every(Boolean));
     assert.equal(fallbacks(), items.length);
     assert.equal((pool as unknown as { workers: unknown[] }).workers.length, 0);
   } finally {
@@ -121,11 +146,11 @@ test(`a turn with fewer than ${VERIFY_POOL_START_BATCH} verifications starts no 
 
 test('long messages skip the copy to a worker; closing the pool verifies what was outstanding', async () => {
   const long = await signed(1, VERIFY_POOL_MAX_MESSAGE_BYTES + 1);
-  const { pool, fallbacks } = countingPool(1);
-  assert.equal(await pool.verify(long.publicKey, long.items[0]!.message, long.items[0]!.signature), true);
+  const { pool, verify, fallbacks } = countingPool(1);
+  assert.equal(await verify(long.publicKey, long.items[0]!.message, long.items[0]!.signature), true);
   assert.equal(fallbacks(), 1);
   const short = await signed(VERIFY_POOL_START_BATCH + 4);
-  const pending = short.items.map((it) => pool.verify(short.publicKey, it.message, it.signature));
+  const pending = short.items.map((it) => verify(short.publicKey, it.message, it.signature));
   await Promise.resolve();
   await pool.close();
   assert.deepEqual(await Promise.all(pending), short.items.map(() => true));
