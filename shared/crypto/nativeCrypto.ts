@@ -86,6 +86,13 @@ export interface NativeCryptoOptions {
   readonly verifyWorkers?: boolean;
 }
 
+/**
+ * `crypto.hash` (Node ≥ 20.12): one call instead of a Hash object, 1.3 against 2.1–2.3 µs for a
+ * 381-byte object here. A receiving node hashes each object three times (its name, the store's
+ * check, the signed digest) and a handshake a dozen times. Older Node takes createHash.
+ */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
+
 /** One verification pool per process, shared by every provider (each request carries its provider's threadpool path). */
 let verifyPool: VerifyPool | undefined;
 function sharedVerifyPool(): VerifyPool {
@@ -143,7 +150,7 @@ export class NativeCrypto implements CryptoProvider {
 
   sha256(data: Uint8Array): Uint8Array {
     assertBytes(data, undefined, 'sha256 data');
-    return u8(nodeCrypto.createHash('sha256').update(data).digest());
+    return u8(oneShotHash ? oneShotHash('sha256', data, 'buffer') : nodeCrypto.createHash('sha256').update(data).digest());
   }
 
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
