@@ -311,9 +311,9 @@ export const STATIC_DH_CACHE_ENTRIES = 4096;
  * 0.5–1 µs of the caller's thread per verification instead of the 13–18 µs that a threadpool call costs it.
  */
 export const VERIFY_POOL_MAX_WORKERS = 2;
-/** Verifications per batch sent to a worker (a sync batch holds up to 100 objects); a turn's smaller remainder leaves at its end. */
+/** Verifications per batch sent to a worker (a sync batch holds up to 100 objects); a smaller remainder leaves on the next check phase (setImmediate). */
 export const VERIFY_POOL_BATCH = 128;
-/** No worker is started for a turn with fewer verifications than this (a worker takes ~30 ms to start); they take the threadpool. */
+/** No worker is started for fewer queued verifications than this (a worker takes ~30 ms to start); they take the threadpool. */
 export const VERIFY_POOL_START_BATCH = 16;
 /** A batch leaves once it holds this many bytes of messages, whatever its count. */
 export const VERIFY_POOL_MAX_BATCH_BYTES = 1024 * 1024;
