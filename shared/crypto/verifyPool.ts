@@ -4,9 +4,10 @@
  * Why: `crypto.verify` with a callback runs on libuv's threadpool, but each call still costs
  * the calling thread 13–18 µs to set up (measured here), about a fifth of the verification
  * itself. A node receiving thousands of signed objects spent that on its main thread, which is
- * the thread that also parses, hashes and stores them. Here the calls of one event-loop iteration are packed
- * into one buffer (~0.5–1 µs each on the caller's thread), sent to a worker, verified there
- * with the same `crypto.verify` and cached KeyObjects, and answered as one array of verdicts.
+ * the thread that also parses, hashes and stores them. Here the calls of one event-loop
+ * iteration are packed into one buffer (~0.5–1 µs each on the caller's thread), sent to a
+ * worker, verified there with the same `crypto.verify` and cached KeyObjects, and answered as
+ * one array of verdicts.
  *
  * Safety: the verdict is OpenSSL's, computed exactly as on the main thread; the caller runs the
  * byte-level precheck (providerRules.ed25519Precheck) before anything is queued. A worker that
