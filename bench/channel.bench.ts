@@ -360,12 +360,17 @@ async function aeadRates(bytes: number): Promise<{ seal: number; open: number }>
   return { seal: megabytesPerSecond(seal!, bytes), open: megabytesPerSecond(open!, bytes) };
 }
 
-let hopCache: { smallUs: number; largeUs: number } | undefined;
+/** Worker round-trip costs by buffer size, measured once per run (both 64 KiB cases use the same). */
+const hopCache = new Map<number, { smallUs: number; largeUs: number }>();
 
-/** CPU µs of a round trip to a worker thread: a small notification, and a `bytes` buffer copied each way (measured once per run). */
+/** CPU µs of a round trip to a worker thread: a small notification, and a `bytes` buffer copied each way. */
 async function hopCosts(bytes: number): Promise<{ smallUs: number; largeUs: number }> {
-  hopCache ??= { smallUs: (await workerRoundTripCpuMs(16)) * 1000, largeUs: (await workerRoundTripCpuMs(bytes)) * 1000 };
-  return hopCache;
+  let costs = hopCache.get(bytes);
+  if (!costs) {
+    costs = { smallUs: (await workerRoundTripCpuMs(16)) * 1000, largeUs: (await workerRoundTripCpuMs(bytes)) * 1000 };
+    hopCache.set(bytes, costs);
+  }
+  return costs;
 }
 
 const CASES = ([

@@ -27,23 +27,21 @@ export async function workerRoundTripCpuMs(bytes: number, n = 2000, depth = 16):
       let received = 0;
       const c0 = process.cpuUsage();
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`worker echo: ${count - received} of ${count} never came back`)), 60_000);
+        const settle = (error?: Error): void => {
+          clearTimeout(timer);
+          worker.off('message', onMessage);
+          if (error) reject(error);
+          else resolve();
+        };
+        const timer = setTimeout(() => settle(new Error(`worker echo: ${count - received} of ${count} never came back`)), 60_000);
         const onMessage = (m: unknown): void => {
-          if (!(m instanceof Uint8Array) || m.length !== bytes) {
-            clearTimeout(timer);
-            reject(new Error('worker echo: wrong answer'));
-            return;
-          }
+          if (!(m instanceof Uint8Array) || m.length !== bytes) return settle(new Error('worker echo: wrong answer'));
           received++;
           if (sent < count) {
             worker.postMessage(payload);
             sent++;
           }
-          if (received === count) {
-            clearTimeout(timer);
-            worker.off('message', onMessage);
-            resolve();
-          }
+          if (received === count) settle();
         };
         worker.on('message', onMessage);
         for (; sent < Math.min(depth, count); sent++) worker.postMessage(payload);
