@@ -9,13 +9,15 @@
  *                connections whose first message arrived (open + first message).
  *                Also: the listener's CPU time per handshake (its capacity on one core).
  *   throughput   messages/s of 100-byte messages and MB/s of 64 KiB messages over one secure
- *                session (SecureSession.send → setHandler), both directions; baseline: a raw
+ *                session (SecureSession.send → setPartsHandler: a message as its frames brought
+ *                it, as ws's binaryType 'fragments'), both directions; baseline: a raw
  *                `ws` socket between the same two ends, with bufferutil, the same 1 MiB send
  *                high-water mark. Measured twice:
  *                - two processes (bench/support/streamPeer.ts): each end on a core of its own,
  *                  as two devices are; this is the figure the target applies to;
  *                - one process: both ends share one thread, so the channel pays ws + seal +
- *                  open in series; shown as context, next to that serial ceiling.
+ *                  open in series; shown as context, next to that serial ceiling, and for
+ *                  64 KiB once more with each message joined (setHandler) for comparison.
  *                For 64 KiB, two limits measured in the same run: each end's ws work and its
  *                AEAD in series on one thread (the per-end ceiling: an estimate, raw ws's rate
  *                standing for either end's ws work), and the machine's cores shared by both
@@ -192,10 +194,11 @@ function rawStream(name: string, sender: WebSocket, receiver: WebSocket, bytes: 
 }
 
 /** A stream over a secure session: `await send()` per message, as an application would write it. */
-function secureStream(name: string, sender: SecureSession, receiver: SecureSession, bytes: number): Stream {
+function secureStream(name: string, sender: SecureSession, receiver: SecureSession, bytes: number, delivery: 'parts' | 'joined' = 'parts'): Stream {
   const message = new Uint8Array(bytes).fill(7);
   const driver = burstDriver(() => sender.send(message));
-  receiver.setHandler(driver.onReceived);
+  if (delivery === 'parts') receiver.setPartsHandler(driver.onReceived);
+  else receiver.setHandler(driver.onReceived);
   return { name, messageBytes: bytes, burst: driver.burst };
 }
 
@@ -237,7 +240,7 @@ async function twoProcessStreams(conns: NodeConnections, serverKey: KeyPair, dir
         w.resolve();
       }
     };
-    local.kith.setHandler(() => onReceived('kith'));
+    local.kith.setPartsHandler(() => onReceived('kith'));
     local.raw.on('message', () => onReceived('raw'));
     const sent = { toPeer: { kith: 0, raw: 0 }, fromPeer: { kith: 0, raw: 0 } };
     const arrived = (kind: StreamKind, target: number) =>
@@ -433,6 +436,9 @@ async function oneProcessPart(conns: NodeConnections, serverKey: KeyPair, direct
         const ceiling = 1 / (1 / r.base + 1 / aead.seal + 1 / aead.open);
         rows.push({ name: `  same, against raw ws + bare AEAD in series`, value: r.value, unit: r.unit, baseline: { name: 'ceiling', value: ceiling } });
         streamRows.push({ name: `  bare chacha20-poly1305 ${c.label} seal / open`, value: aead.seal, unit: 'MB/s', baseline: { name: 'open', value: aead.open } });
+        // The two frames of a 64 KiB message joined into one buffer for the consumer, as setHandler delivers it.
+        const joined = await compareStreams(c, rawStream(`raw ws ${c.label} ${c.dir}`, rs, rr, c.bytes), secureStream(`secure joined ${c.label} ${c.dir}`, ss, sr, c.bytes, 'joined'));
+        streamRows.push({ name: `  same, each message joined (setHandler)`, value: joined.value, unit: joined.unit, baseline: { name: 'raw ws', value: joined.base }, ratio: joined.ratio });
       }
     }
     report(streamRows);

@@ -3,7 +3,11 @@
  * messages out, everything encrypted with counter nonces (a replayed, reordered, dropped
  * or altered frame fails authentication and closes the connection with FRAME_INVALID).
  *
- * - Messages up to MAX_APP_MESSAGE are split into frames of at most one Noise message.
+ * - Messages up to MAX_APP_MESSAGE are split into frames of at most one Noise message. A
+ *   consumer takes each message either joined (`setHandler`) or as the parts its frames
+ *   brought (`setPartsHandler`, no copy: a 64 KiB message needs two frames, and joining them
+ *   was a quarter of a receiver's CPU). `send` takes a message in parts too, gathered into
+ *   frames without joining them first.
  * - Inbound sessions start "confirming": the initiator's first transport frame must be
  *   Confirm, which proves it holds the ephemeral key of this handshake. Until then the
  *   session is not open, so a replayed handshake message can never displace a live session.
@@ -58,6 +62,16 @@ export interface SessionEvents {
 
 export type MessageHandler = (message: Uint8Array) => void | Promise<void>;
 
+/**
+ * A message as parts, in order. Received: the frames' bodies (one part when the message fit
+ * one frame, never an empty part unless the message is empty), views the consumer owns.
+ * Sent: any split, empty parts included; the session reads them synchronously during `send`.
+ */
+export type MessageParts = readonly Uint8Array[];
+
+/** Takes a message as the parts its frames brought, and its length in bytes. */
+export type PartsHandler = (parts: MessageParts, length: number) => void | Promise<void>;
+
 export interface SessionOptions {
   readonly keepaliveMs?: number;
   readonly idleTimeoutMs?: number;
@@ -70,18 +84,24 @@ export interface SessionOptions {
 
 type State = 'confirming' | 'open' | 'closed';
 
+interface Queued {
+  readonly parts: MessageParts;
+  readonly length: number;
+}
+
 export class SecureSession {
   readonly events = new TypedEmitter<SessionEvents>();
   /** Resolves when the session closes, with why. */
   readonly closed: Promise<SessionClose>;
   private resolveClosed!: (c: SessionClose) => void;
   private state: State;
-  private handler: MessageHandler | undefined;
-  private readonly queue: Uint8Array[] = [];
+  private handler: PartsHandler | undefined;
+  private readonly queue: Queued[] = [];
   private queuedBytes = 0;
   private delivering = false;
   private paused = false;
-  private readonly parts: Uint8Array[] = [];
+  /** Bodies of the message being received, before its Final frame. */
+  private parts: Uint8Array[] = [];
   private partsBytes = 0;
   private lastReceived: number;
   private lastSent: number;
@@ -117,7 +137,7 @@ export class SecureSession {
     if (!transport.isOpen) {
       queueMicrotask(() => this.finish('PEER_CLOSED', 'transport closed', true));
     } else if (info.direction === 'outbound') {
-      this.writeFrame(FrameType.Confirm, new Uint8Array(0));
+      this.writeFrame(FrameType.Confirm);
     }
   }
 
@@ -158,25 +178,43 @@ export class SecureSession {
    * error's code (a bad peer loses its own connection, nothing else).
    */
   setHandler(handler: MessageHandler | undefined): void {
+    this.setPartsHandler(handler && ((parts, length) => handler(joinParts(parts, length))));
+  }
+
+  /**
+   * As `setHandler`, but each message comes as the parts its frames brought, never joined:
+   * for consumers of large messages that can take them in pieces (hash, write, count).
+   */
+  setPartsHandler(handler: PartsHandler | undefined): void {
     this.handler = handler;
     // Queued messages go out on a microtask, so whoever sets the handler can finish wiring first.
     if (handler) queueMicrotask(() => this.pump());
   }
 
-  /** Sends one application message (≤ maxMessageBytes); resolves when the transport has room again. */
-  async send(message: Uint8Array): Promise<void> {
+  /**
+   * Sends one application message (≤ maxMessageBytes), whole or in parts (sent as their
+   * concatenation, which is never built); resolves when the transport has room again.
+   */
+  async send(message: Uint8Array | MessageParts): Promise<void> {
     if (this.state === 'closed') throw new KithError('CLOSED', 'session is closed');
-    if (!(message instanceof Uint8Array)) throw new KithError('INVALID_INPUT', 'send: expected Uint8Array');
-    if (message.length > this.opts.maxMessageBytes) {
-      throw new KithError('INVALID_INPUT', `send: message of ${message.length} bytes exceeds ${this.opts.maxMessageBytes}`);
+    const parts = message instanceof Uint8Array ? [message] : message;
+    if (!Array.isArray(parts)) throw new KithError('INVALID_INPUT', 'send: expected a Uint8Array or an array of them');
+    let length = 0;
+    for (const part of parts) {
+      if (!(part instanceof Uint8Array)) throw new KithError('INVALID_INPUT', 'send: expected a Uint8Array or an array of them');
+      length += part.length;
+    }
+    if (length > this.opts.maxMessageBytes) {
+      throw new KithError('INVALID_INPUT', `send: message of ${length} bytes exceeds ${this.opts.maxMessageBytes}`);
     }
     // All chunks of one message are encrypted and queued synchronously, so messages never interleave.
-    let offset = 0;
+    const reader = new PartsReader(parts);
+    let left = length;
     do {
-      const end = Math.min(message.length, offset + MAX_CHUNK_BYTES);
-      this.writeFrame(end === message.length ? FrameType.Final : FrameType.More, message.subarray(offset, end));
-      offset = end;
-    } while (offset < message.length);
+      const size = Math.min(left, MAX_CHUNK_BYTES);
+      left -= size;
+      this.writeFrame(left === 0 ? FrameType.Final : FrameType.More, reader, size);
+    } while (left > 0);
     if (this.transport.bufferedAmount > this.opts.sendHighWaterBytes) {
       await this.transport.drained(this.opts.sendHighWaterBytes / 2);
     }
@@ -189,15 +227,16 @@ export class SecureSession {
     this.finish(code, message ?? (code === 'NORMAL' ? 'closed' : code), false);
   }
 
-  private writeFrame(type: FrameType, body: Uint8Array): void {
+  /** Seals and sends one frame: `type` and the next `size` bytes of `body` (none without it). */
+  private writeFrame(type: FrameType, body?: PartsReader, size = 0): void {
     // One plaintext buffer for every session, reused: the cipher reads it synchronously and
     // keeps nothing (CryptoProvider contract), and a fresh zero-filled 64 KiB per frame was a
     // visible share of a sender's CPU. Shared rather than per session, so an idle session
     // holds no 64 KiB of its own.
     plaintextScratch ??= new Uint8Array(1 + MAX_CHUNK_BYTES);
-    const plaintext = plaintextScratch.subarray(0, 1 + body.length);
+    const plaintext = plaintextScratch.subarray(0, 1 + size);
     plaintext[0] = type;
-    plaintext.set(body, 1);
+    body?.copyTo(plaintext, 1, size);
     let ciphertext = this.sendCipher.encryptWithAd(EMPTY, plaintext);
     // A keyless CipherState passes its input through; the shared buffer must never leave.
     if (ciphertext.buffer === plaintextScratch.buffer) ciphertext = ciphertext.slice();
@@ -226,7 +265,7 @@ export class SecureSession {
     }
     switch (type) {
       case FrameType.Ping:
-        this.writeFrame(FrameType.Pong, EMPTY);
+        this.writeFrame(FrameType.Pong);
         return;
       case FrameType.Pong:
         return;
@@ -239,10 +278,12 @@ export class SecureSession {
           this.parts.push(body);
           return;
         }
-        const message = this.parts.length === 0 ? body : joinParts(this.parts, body, this.partsBytes);
-        this.parts.length = 0;
+        const parts = this.parts;
+        parts.push(body);
+        const length = this.partsBytes;
+        this.parts = [];
         this.partsBytes = 0;
-        this.enqueue(message);
+        this.enqueue({ parts, length });
         return;
       }
       default:
@@ -250,7 +291,7 @@ export class SecureSession {
     }
   }
 
-  private enqueue(message: Uint8Array): void {
+  private enqueue(message: Queued): void {
     this.queue.push(message);
     this.queuedBytes += message.length;
     if (!this.paused && this.queuedBytes > this.opts.receiveHighWaterBytes) {
@@ -276,7 +317,7 @@ export class SecureSession {
           this.transport.resume();
         }
         try {
-          await this.handler(message);
+          await this.handler(message.parts, message.length);
         } catch (err) {
           const e = toKithError(err, 'PROTOCOL_ERROR');
           this.close(e.code, e.message);
@@ -296,7 +337,7 @@ export class SecureSession {
       this.close('TIMEOUT', 'the peer went silent');
       return;
     }
-    if (this.state === 'open' && now - this.lastSent >= this.opts.keepaliveMs) this.writeFrame(FrameType.Ping, EMPTY);
+    if (this.state === 'open' && now - this.lastSent >= this.opts.keepaliveMs) this.writeFrame(FrameType.Ping);
   }
 
   private closeCodeOf(code: number, reason: string): CloseCode {
@@ -310,7 +351,7 @@ export class SecureSession {
     clearInterval(this.timer);
     for (const off of this.offTransport) off();
     this.queue.length = 0;
-    this.parts.length = 0;
+    this.parts = [];
     this.sendCipher.destroy();
     this.receiveCipher.destroy();
     const close: SessionClose = { code, message, byPeer };
@@ -322,13 +363,38 @@ export class SecureSession {
 const EMPTY = new Uint8Array(0);
 let plaintextScratch: Uint8Array | undefined;
 
-function joinParts(parts: Uint8Array[], last: Uint8Array, total: number): Uint8Array {
-  const out = allocForOverwrite(total);
+/** The message whole: its one part as it is, or a new buffer holding the parts in order. */
+function joinParts(parts: MessageParts, length: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = allocForOverwrite(length);
   let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
   }
-  out.set(last, offset);
   return out;
+}
+
+/** Reads a message's parts front to back, a frame's worth at a time. */
+class PartsReader {
+  private index = 0;
+  private offset = 0;
+
+  constructor(private readonly parts: MessageParts) {}
+
+  /** Copies the next `size` bytes into `target` at `at` (the caller knows they exist). */
+  copyTo(target: Uint8Array, at: number, size: number): void {
+    while (size > 0) {
+      const part = this.parts[this.index]!;
+      const take = Math.min(size, part.length - this.offset);
+      target.set(take === part.length ? part : part.subarray(this.offset, this.offset + take), at);
+      at += take;
+      size -= take;
+      this.offset += take;
+      if (this.offset === part.length) {
+        this.index++;
+        this.offset = 0;
+      }
+    }
+  }
 }

@@ -7,13 +7,14 @@
  * handed to its handler the way the session delivers: one message at a time, in order, a throw
  * or rejection closing the session with the error's code, nothing once the session closed.
  */
-import type { SecureSession, CloseCode } from './SecureSession.js';
+import type { SecureSession, CloseCode, MessageParts } from './SecureSession.js';
 import { KithError, toKithError } from '../shared/errors.js';
 import { MUX_QUEUE_MESSAGES } from '../shared/limits.js';
 
 /** A protocol's view of the session: what CHUM's SyncSession and the companion RPC need. */
 export interface MessageChannel {
-  send(message: Uint8Array): Promise<void>;
+  /** Sends one message, whole or in parts (see SecureSession.send). */
+  send(message: Uint8Array | MessageParts): Promise<void>;
   setHandler(handler: ((message: Uint8Array) => void | Promise<void>) | undefined): void;
   close(code?: CloseCode, message?: string): void;
   readonly closed: Promise<unknown>;

@@ -51,7 +51,7 @@ serveRpc({
   async connect({ url, rawUrl, serverStatic }: { url: string; rawUrl: string; serverStatic: Uint8Array }): Promise<void> {
     const transport = await dialWebSocket(url, { maxPayload: MAX_WS_PAYLOAD, handshakeTimeoutMs: HANDSHAKE_DEADLINE_MS });
     session = await initiateSession(transport, { crypto, localStatic: key!, remoteStatic: serverStatic, timeoutMs: HANDSHAKE_DEADLINE_MS });
-    session.setHandler(() => onReceived('kith'));
+    session.setPartsHandler(() => onReceived('kith'));
     const ws = new WebSocket(rawUrl, { perMessageDeflate: false, maxPayload: MAX_WS_PAYLOAD });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -8,7 +8,7 @@
  */
 import type { SyncContext, SyncPeer } from './context.js';
 import type { HelloMessage } from './wire.js';
-import { Msg, encodeBatch, encodeChunk, encodeHashes, encodePlan, encodeRecon } from './wire.js';
+import { Msg, encodeBatch, encodeChunkHeader, encodeHashes, encodePlan, encodeRecon } from './wire.js';
 import { Reconciler } from '../reconcile/Reconciler.js';
 import { ReconcileSet } from '../reconcile/ReconcileSet.js';
 import { KithError } from '../../shared/errors.js';
@@ -18,6 +18,7 @@ import {
   SYNC_BATCH_BYTES, SYNC_BATCH_OBJECTS, SYNC_WINDOW_BATCHES, BLOB_WINDOW_CHUNKS, EXPORT_SCAN_PAGE_ENTRIES, MAX_HASHES_PER_MESSAGE, MARK_ONLY_BATCH_DELAY_MS,
 } from '../../shared/limits.js';
 import type { StoredMeta } from '../ObjectStore.js';
+import type { MessageParts } from '../../connections/SecureSession.js';
 
 type Mode = 'waiting' | 'reconciling' | 'streaming';
 /** A peer holding at most this many objects is treated as new: its own identity records and little else. */
@@ -54,7 +55,7 @@ export class Exporter {
   constructor(
     private readonly ctx: SyncContext,
     private readonly peer: SyncPeer,
-    private readonly send: (message: Uint8Array) => Promise<void>,
+    private readonly send: (message: Uint8Array | MessageParts) => Promise<void>,
     private readonly fail: (err: unknown) => void,
   ) {
     this.offIndexed = ctx.access.events.on('indexed', (e) => {
@@ -212,7 +213,7 @@ export class Exporter {
           missing.push(h);
           continue;
         }
-        await this.send(encodeChunk(h, bytes));
+        await this.send([encodeChunkHeader(h), bytes]);
         this.sentBytes += bytes.length;
       }
       if (missing.length) await this.send(encodeHashes(Msg.Missing, missing));

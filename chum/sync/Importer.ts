@@ -21,6 +21,7 @@ import type { SyncContext, SyncPeer } from './context.js';
 import type { BatchMessage, HelloMessage, PlanMessage } from './wire.js';
 import { Msg, encodeAck, encodeHashes, encodeRecon } from './wire.js';
 import type { PutEntry } from '../ObjectStore.js';
+import type { MessageParts } from '../../connections/SecureSession.js';
 import { describeBytes, type DescribedObject } from '../model/describe.js';
 import type { BlobManifestRecord } from '../model/types.js';
 import { Reconciler } from '../reconcile/Reconciler.js';
@@ -82,7 +83,7 @@ export class Importer {
   constructor(
     private readonly ctx: SyncContext,
     private readonly peer: SyncPeer,
-    private readonly send: (message: Uint8Array) => Promise<void>,
+    private readonly send: (message: Uint8Array | MessageParts) => Promise<void>,
     private readonly fail: (err: unknown) => void,
   ) {}
 

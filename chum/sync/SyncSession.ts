@@ -16,6 +16,7 @@ import { toKithError } from '../../shared/errors.js';
 import { KithError } from '../../shared/errors.js';
 import { MAX_SYNC_PENDING_TASKS } from '../../shared/limits.js';
 import type { MessageChannel } from '../../connections/SessionMux.js';
+import type { MessageParts } from '../../connections/SecureSession.js';
 
 export type { MessageChannel };
 
@@ -43,7 +44,7 @@ export class SyncSession {
   ) {
     const fail = (err: unknown) => this.fail(err);
     // A send that fails (the session closed under us) ends this sync session; callers just stop.
-    const send = (m: Uint8Array) => (this.closed ? Promise.resolve() : this.channel.send(m).catch(fail));
+    const send = (m: Uint8Array | MessageParts) => (this.closed ? Promise.resolve() : this.channel.send(m).catch(fail));
     this.exporter = new Exporter(ctx, peer, send, fail);
     this.importer = new Importer(ctx, peer, send, fail);
     this.outgoing = new TaskQueue(fail);

@@ -20,7 +20,7 @@
 import { Equals, IsInt, IsOptional, IsString, Matches, Max, Min, Length } from 'class-validator';
 import { Nested, validateSchema } from '../../shared/schema.js';
 import { KithError } from '../../shared/errors.js';
-import { fromHex, toHex, utf8, readU32, writeU32 } from '../../shared/bytes.js';
+import { concatBytes, fromHex, toHex, utf8, readU32, writeU32 } from '../../shared/bytes.js';
 import { parseJson } from '../../shared/canonical.js';
 import type { ObjectHash } from '../../shared/ids.js';
 import { BLOB_CHUNK_BYTES, MAX_HASHES_PER_MESSAGE, MAX_OBJECT_BYTES, MAX_SYNC_CONTROL_BYTES, SYNC_BATCH_BYTES, SYNC_BATCH_OBJECTS } from '../../shared/limits.js';
@@ -186,10 +186,14 @@ export function decodeHashes(body: Uint8Array): ObjectHash[] {
 
 /** type(1) ‖ hash(32) ‖ bytes */
 export function encodeChunk(hash: string, bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(33 + bytes.length);
+  return concatBytes(encodeChunkHeader(hash), bytes);
+}
+
+/** A chunk message's type and hash: sent as a part before the chunk's bytes, which are never copied into a message. */
+export function encodeChunkHeader(hash: string): Uint8Array {
+  const out = new Uint8Array(33);
   out[0] = Msg.Chunk;
   out.set(fromHex(hash), 1);
-  out.set(bytes, 33);
   return out;
 }
 

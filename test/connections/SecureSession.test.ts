@@ -7,6 +7,8 @@ import { memoryNode, waitFor, crypto, makeIdentity, staticKeyPair, peerRef, Test
 import type { SecureSession } from '../../connections/SecureSession.js';
 import { MAX_IDLE_CONNECTION_BYTES, RECEIVE_QUEUE_HIGH_WATER_BYTES, SEND_HIGH_WATER_BYTES } from '../../shared/limits.js';
 import { mib, retainedBytes } from '../support/memory.js';
+import { concatBytes } from '../../shared/bytes.js';
+import fc from 'fast-check';
 
 async function pair(session: { keepaliveMs?: number; idleTimeoutMs?: number; maxMessageBytes?: number } = {}) {
   const net = new MemoryNetwork();
@@ -184,5 +186,68 @@ test('sessions sending at once share no plaintext: every message arrives exactly
   } finally {
     await one.close();
     await two.close();
+  }
+});
+
+test('a parts handler gets each message as its frames brought it, never joined', async () => {
+  const { sa, sb, close } = await pair();
+  try {
+    const got: { parts: Uint8Array[]; length: number }[] = [];
+    sb.setPartsHandler((parts, length) => void got.push({ parts: [...parts], length }));
+    const message = (size: number) => Uint8Array.from({ length: size }, (_, i) => (i * 7 + size) & 0xff);
+    // One frame carries 65,518 bytes of a message.
+    const sizes = [0, 1, 65_518, 65_519, 65_536, 3 * 65_518 + 5];
+    for (const size of sizes) await sa.send(message(size));
+    await waitFor(() => got.length === sizes.length);
+    sizes.forEach((size, i) => {
+      const { parts, length } = got[i]!;
+      assert.equal(length, size, `${size} bytes: length`);
+      assert.equal(parts.length, Math.max(1, Math.ceil(size / 65_518)), `${size} bytes: one part per frame`);
+      assert.ok(parts.slice(0, -1).every((p) => p.length === 65_518), `${size} bytes: every part but the last fills its frame`);
+      assert.deepEqual(concatBytes(...parts), message(size), `${size} bytes: content`);
+    });
+  } finally {
+    await close();
+  }
+});
+
+test('a message sent in parts arrives as their concatenation, however they are cut', async () => {
+  const { sa, sb, close } = await pair();
+  try {
+    const got: Uint8Array[] = [];
+    sb.setHandler((m) => void got.push(m));
+    // Cuts anywhere, empty parts included, parts that span frame boundaries and parts inside one frame.
+    const cases = fc.sample(
+      fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 140_000 })), { minLength: 0, maxLength: 6 }),
+      { numRuns: 40, seed: 7 },
+    );
+    const sent: Uint8Array[] = [];
+    for (const [k, sizes] of cases.entries()) {
+      const parts = sizes.map((size, j) => Uint8Array.from({ length: size }, (_, i) => (i * 13 + j * 5 + k) & 0xff));
+      sent.push(concatBytes(...parts));
+      await sa.send(parts);
+    }
+    await waitFor(() => got.length === sent.length, 20_000);
+    sent.forEach((m, k) => assert.deepEqual(got[k], m, `message ${k} (${cases[k]!.join(' + ')} bytes)`));
+  } finally {
+    await close();
+  }
+});
+
+test('send refuses what is not a message: not bytes, parts that are not bytes, parts over the limit', async () => {
+  const { sa, sb, close } = await pair({ maxMessageBytes: 100_000 });
+  try {
+    const got: Uint8Array[] = [];
+    sb.setHandler((m) => void got.push(m));
+    await assert.rejects(sa.send('text' as unknown as Uint8Array), { code: 'INVALID_INPUT' });
+    await assert.rejects(sa.send([new Uint8Array(1), 'x' as unknown as Uint8Array]), { code: 'INVALID_INPUT' });
+    await assert.rejects(sa.send([new Uint8Array(60_000), new Uint8Array(40_001)]), { code: 'INVALID_INPUT' });
+    // Nothing of a refused message went out: the next one is the first to arrive, and the session is still open.
+    await sa.send([new Uint8Array(60_000).fill(1), new Uint8Array(40_000).fill(2)]);
+    await waitFor(() => got.length === 1);
+    assert.deepEqual(got[0], concatBytes(new Uint8Array(60_000).fill(1), new Uint8Array(40_000).fill(2)));
+    assert.ok(sa.isOpen && sb.isOpen);
+  } finally {
+    await close();
   }
 });

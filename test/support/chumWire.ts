@@ -8,6 +8,7 @@
  * should). Production code is unchanged; `restore()` removes the wrapper.
  */
 import { Chum } from '../../chum/Chum.js';
+import { concatBytes } from '../../shared/bytes.js';
 import type { ObjectStore } from '../../chum/ObjectStore.js';
 import type { MessageChannel } from '../../connections/SessionMux.js';
 
@@ -34,7 +35,8 @@ export function recordChumWire(store: ObjectStore, opts: { rewriteSent?: (m: Uin
   Chum.prototype.attach = function (this: Chum, channel: MessageChannel, peer) {
     if (!watched.has(this.store)) return original.call(this, channel, peer);
     const wrapped: MessageChannel = {
-      send: (m) => {
+      send: (parts) => {
+        const m = parts instanceof Uint8Array ? parts : concatBytes(...parts);
         const out = opts.rewriteSent ? opts.rewriteSent(m) : m;
         sent.push({ t: Date.now(), bytes: out.slice() });
         return channel.send(out);
