@@ -5,7 +5,7 @@
  */
 import type { CryptoProvider } from '../../shared/crypto/CryptoProvider.js';
 import type { ClassConstructor } from 'class-transformer';
-import { parseJson, canonicalize } from '../../shared/canonical.js';
+import { parseJson, serializeChecked } from '../../shared/canonical.js';
 import { validateSchema, HASH_HEX_RE, SIG64_RE } from '../../shared/schema.js';
 import { assertKithObject, hashBytes, type KithObject } from '../../shared/objects.js';
 import { PersonRecord, InstanceRecord, InstanceCertificate, Profile } from '../../shared/identity.js';
@@ -60,7 +60,8 @@ export function describeBytes(crypto: CryptoProvider, bytes: Uint8Array): Descri
   const value = parseJson(text, { integersOnly: true });
   assertKithObject(value);
   // Only the canonical spelling has this hash; any other spelling of the same value is refused.
-  if (canonicalize(value, { integersOnly: true }) !== text) throw new KithError('HASH_MISMATCH', 'object bytes are not in canonical form');
+  // parseJson has gated the value with these options, so it serializes without a second walk.
+  if (serializeChecked(value) !== text) throw new KithError('HASH_MISMATCH', 'object bytes are not in canonical form');
   return describeValue(value, bytes, hashBytes(crypto, bytes));
 }
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { canonicalize, canonicalBytes, parseJson, assertJson, hasLoneSurrogate } from '../../shared/canonical.js';
 import { hostileValues, hostileStrings, isCoded } from '../support/hostile.js';
 import { MAX_JSON_DEPTH } from '../../shared/limits.js';
+import referenceModule from 'canonicalize';
+import fc from 'fast-check';
 
 const VECTORS = join(import.meta.dirname, '../../../shared/vectors/jcs');
 
@@ -129,4 +131,29 @@ test('parseJson refuses JSON text that parses to a hostile shape with NOT_CANONI
     assert.throws(() => parseJson(text), { code: 'NOT_CANONICALIZABLE' }, text.slice(0, 40));
     assert.throws(() => parseJson(new TextEncoder().encode(text)), { code: 'NOT_CANONICALIZABLE' }, text.slice(0, 40));
   }
+});
+
+test('the native serializer takes over only where it writes what the reference library writes', () => {
+  // The reference implementation as the oracle, whatever path canonicalize takes.
+  const reference = ((referenceModule as unknown as { default?: unknown }).default ?? referenceModule) as (v: unknown) => string;
+  // Keys of every kind JCS orders differently from insertion or from V8's integer-first order.
+  const key = fc.oneof(fc.string(), fc.nat({ max: 200 }).map(String), fc.constantFrom('é', '€', '😂', '\u0000', 'A', 'a', '10', '9'));
+  const { tree } = fc.letrec((tie) => ({
+    tree: fc.oneof({ depthSize: 'small' }, tie('leaf'), tie('array'), tie('object')),
+    leaf: fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ unit: 'grapheme' })),
+    array: fc.array(tie('tree'), { maxLength: 4 }),
+    object: fc.dictionary(key, tie('tree'), { maxKeys: 5 }),
+  }));
+  fc.assert(
+    fc.property(tree, (value) => {
+      const text = canonicalize(value);
+      assert.equal(text, reference(value), 'as built (keys in any order)');
+      // Parsed back, a canonical text has its keys in order (the native path) unless integer-like keys moved.
+      assert.equal(canonicalize(JSON.parse(text)), text, 'parsed back');
+      // Any other spelling of the same value is told apart from the canonical one.
+      const other = JSON.stringify(value, null, 1);
+      assert.equal(canonicalize(JSON.parse(other)) === other, reference(JSON.parse(other)) === other, 'another spelling');
+    }),
+    { numRuns: 500, seed: 42 },
+  );
 });
