@@ -6,7 +6,7 @@
  * - Messages up to MAX_APP_MESSAGE are split into frames of at most one Noise message. A
  *   consumer takes each message either joined (`setHandler`) or as the parts its frames
  *   brought (`setPartsHandler`, no copy: a 64 KiB message needs two frames, and joining them
- *   was a quarter of a receiver's CPU). `send` takes a message in parts too, gathered into
+ *   cost a receiver 10–15% of its CPU). `send` takes a message in parts too, gathered into
  *   frames without joining them first.
  * - Inbound sessions start "confirming": the initiator's first transport frame must be
  *   Confirm, which proves it holds the ephemeral key of this handshake. Until then the
