@@ -37,14 +37,17 @@ const STOP_GRACE_MS = 10_000;
 /**
  * Starts `file` as a child process (TypeScript through tsx) and returns its RPC handle. With
  * KITH_BENCH_CPU_PROF=DIR in the environment, every child writes a V8 CPU profile into DIR
- * (`node --cpu-prof`) under DIR/NAME, for finding where a benchmark's time goes.
+ * (`node --cpu-prof`) under DIR/NAME, for finding where a benchmark's time goes. With
+ * KITH_BENCH_NODE_FLAGS="--flag …", every child runs with those Node/V8 flags, baseline and Kith
+ * alike (for example `--initial-old-space-size=128`, which shows how much of a bulk transfer's
+ * CPU is V8's marking: see DESIGN-NOTES §7).
  */
 export function spawnPeer(file: string, name: string, options: { execArgv?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): PeerProcess {
   const profileDir = process.env.KITH_BENCH_CPU_PROF;
   // One directory per child: tsx's loader thread writes a profile of its own next to the main thread's.
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
   const child: ChildProcess = fork(file, [name], {
-    execArgv: ['--import', 'tsx', ...profile, ...(options.execArgv ?? [])],
+    execArgv: ['--import', 'tsx', ...profile, ...(options.execArgv ?? []), ...extraNodeFlags()],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
     env: options.env ?? process.env,
@@ -121,4 +124,12 @@ export function serveRpc(handlers: Handlers, onExit: () => Promise<void> = async
   process.once('disconnect', () => {
     void onExit().finally(() => process.exit(0));
   });
+}
+
+/** KITH_BENCH_NODE_FLAGS, split on whitespace; anything that is not a `--flag` is refused. */
+function extraNodeFlags(): string[] {
+  const flags = (process.env.KITH_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const bad = flags.find((f) => !/^--[a-z0-9][a-z0-9_-]*(=\S+)?$/i.test(f));
+  if (bad !== undefined) throw new Error(`KITH_BENCH_NODE_FLAGS: ${JSON.stringify(bad)} is not a --flag or --flag=value`);
+  return flags;
 }
