@@ -23,6 +23,9 @@
  *
  *   npm run bench -- chum      defaults: N = 10k, d = 1 / 100 / 10k, blob 200 MiB (~1–2 min)
  *   KITH_BENCH_FULL=1          N = 100k, blob 1 GiB (several minutes)
+ *   KITH_BENCH_THREADS=1       also each process's CPU per thread during W1's sync, W4's blob
+ *                              and W4's first raw run (Linux): main thread, V8's helper threads,
+ *                              libuv's threadpool and the verification workers, told apart
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -33,11 +36,25 @@ import { spawnPeer, type PeerProcess } from './support/rpc.js';
 import { printSummary, atLeast, below, between, ratioAtLeast, atMost, type SummaryRow } from './support/summary.js';
 import { median, percentile } from './support/stats.js';
 import type { WireEntry } from './support/wireLog.js';
+import { describeThreadCpu, type ThreadCpu } from './support/threadCpu.js';
 
 const FULL = process.env.KITH_BENCH_FULL === '1';
 const N = Number(process.env.KITH_BENCH_N ?? (FULL ? 100_000 : 10_000));
 const DIFFS = (process.env.KITH_BENCH_DIFFS ?? '1,100,10000').split(',').map(Number);
 const BLOB_BYTES = FULL ? 1024 ** 3 : 200 * 1024 ** 2;
+const THREADS = process.env.KITH_BENCH_THREADS === '1';
+
+/** Snapshots both processes' per-thread CPU (when KITH_BENCH_THREADS=1), to print what each thread spent on `units` of work. */
+async function threadWindow(peers: Record<string, PeerProcess>): Promise<(units: number, unit: string, scale?: number) => Promise<void>> {
+  if (!THREADS) return async () => {};
+  const before: Record<string, ThreadCpu | undefined> = {};
+  for (const [label, p] of Object.entries(peers)) before[label] = await p.call<ThreadCpu | undefined>('threadCpu');
+  return async (units, unit, scale) => {
+    for (const [label, p] of Object.entries(peers)) {
+      for (const line of describeThreadCpu(label, before[label], await p.call<ThreadCpu | undefined>('threadCpu'), units, unit, scale)) console.log(line);
+    }
+  };
+}
 const LIVE_RUNS = 20;
 /** W4: what "bounded" RSS means here — the receiver may grow by a few chunk windows (4 × 1 MiB) and buffers, never by the blob. */
 const RSS_GROWTH_BOUND_MB = 128;
@@ -119,10 +136,12 @@ async function w1(pair: SyncPair, f: Figures): Promise<void> {
   await takeWire(B);
   const cpuA0 = await A.call<number>('cpu');
   const cpuB0 = await B.call<number>('cpu');
+  const threads = await threadWindow({ 'W1 sender': A, 'W1 receiver': B });
   await pairInstances(A, B);
   const done = await B.call<{ received: number; tDone: number; tOpened: number }>('waitEntries', { total: N, timeoutMs: LONG_MS }, LONG_MS);
   const cpuA = (await A.call<number>('cpu')) - cpuA0;
   const cpuB = (await B.call<number>('cpu')) - cpuB0;
+  await threads(N, 'object');
   await sleep(300); // trailing ACKs
   const a = await takeWire(A);
   const b = await takeWire(B);
@@ -268,14 +287,18 @@ async function blobBenchmark(root: string): Promise<Figures> {
       return { mbs: BLOB_BYTES / 1e6 / ((tLast - sent.t0) / 1000), cpuUsPerMb: (cpuMs * 1000) / (BLOB_BYTES / 1e6) };
     };
     await rawRun(); // warm-up
+    const rawThreads = await threadWindow({ 'W4 raw sender': C, 'W4 raw receiver': D });
     const before = await rawRun();
+    await rawThreads(BLOB_BYTES / 1e6, 'MB', 1);
     const put = await C.call<{ manifest: string; ms: number }>('putBlob', { size: BLOB_BYTES }, LONG_MS);
     await sleep(200);
     const rss0 = await D.call<{ rss: number }>('rssStart');
     const cpuD0 = await D.call<number>('cpu');
     const cpuC0 = await C.call<number>('cpu');
+    const blobThreads = await threadWindow({ 'W4 sender': C, 'W4 receiver': D });
     const grant = await C.call<{ t0: number }>('grantObjects', { objects: [put.manifest], person: d.personId });
     const got = await D.call<{ t: number }>('waitHash', { hash: put.manifest, timeoutMs: LONG_MS }, LONG_MS);
+    await blobThreads(BLOB_BYTES / 1e6, 'MB', 1);
     const cpuD = (await D.call<number>('cpu')) - cpuD0;
     const cpuC = (await C.call<number>('cpu')) - cpuC0;
     const rss = await D.call<{ peak: number; maxRssLifetime: number }>('rssStop');

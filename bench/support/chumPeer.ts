@@ -20,6 +20,7 @@ import { WireLog, type WireEntry } from './wireLog.js';
 import { verifyCeiling } from './verifyCeiling.js';
 import { RawAeadReceiver, RawAeadSender } from './rawAeadLink.js';
 import { wallMs } from './stats.js';
+import { threadCpu } from './threadCpu.js';
 
 const crypto = new NativeCrypto();
 const wire = new WireLog();
@@ -199,6 +200,8 @@ serveRpc(
     takeWire(): WireEntry[] {
       return wire.take();
     },
+    /** CPU per thread of this process (KITH_BENCH_THREADS=1 in the bench). */
+    threadCpu: () => threadCpu(),
     cpu() {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1000;
