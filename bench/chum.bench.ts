@@ -45,13 +45,13 @@ const BLOB_BYTES = FULL ? 1024 ** 3 : 200 * 1024 ** 2;
 const THREADS = process.env.KITH_BENCH_THREADS === '1';
 
 /** Snapshots both processes' per-thread CPU (when KITH_BENCH_THREADS=1), to print what each thread spent on `units` of work. */
-async function threadWindow(peers: Record<string, PeerProcess>): Promise<(units: number, unit: string, scale?: number) => Promise<void>> {
+async function threadWindow(peers: Record<string, PeerProcess>): Promise<(units: number, unit: string, time: 'µs' | 'ms') => Promise<void>> {
   if (!THREADS) return async () => {};
   const before: Record<string, ThreadCpu | undefined> = {};
   for (const [label, p] of Object.entries(peers)) before[label] = await p.call<ThreadCpu | undefined>('threadCpu');
-  return async (units, unit, scale) => {
+  return async (units, unit, time) => {
     for (const [label, p] of Object.entries(peers)) {
-      for (const line of describeThreadCpu(label, before[label], await p.call<ThreadCpu | undefined>('threadCpu'), units, unit, scale)) console.log(line);
+      for (const line of describeThreadCpu(label, before[label], await p.call<ThreadCpu | undefined>('threadCpu'), units, unit, time)) console.log(line);
     }
   };
 }
@@ -141,7 +141,7 @@ async function w1(pair: SyncPair, f: Figures): Promise<void> {
   const done = await B.call<{ received: number; tDone: number; tOpened: number }>('waitEntries', { total: N, timeoutMs: LONG_MS }, LONG_MS);
   const cpuA = (await A.call<number>('cpu')) - cpuA0;
   const cpuB = (await B.call<number>('cpu')) - cpuB0;
-  await threads(N, 'object');
+  await threads(N, 'object', 'µs');
   await sleep(300); // trailing ACKs
   const a = await takeWire(A);
   const b = await takeWire(B);
@@ -289,7 +289,7 @@ async function blobBenchmark(root: string): Promise<Figures> {
     await rawRun(); // warm-up
     const rawThreads = await threadWindow({ 'W4 raw sender': C, 'W4 raw receiver': D });
     const before = await rawRun();
-    await rawThreads(BLOB_BYTES / 1e6, 'MB', 1);
+    await rawThreads(BLOB_BYTES / 1e6, 'MB', 'ms');
     const put = await C.call<{ manifest: string; ms: number }>('putBlob', { size: BLOB_BYTES }, LONG_MS);
     await sleep(200);
     const rss0 = await D.call<{ rss: number }>('rssStart');
@@ -298,7 +298,7 @@ async function blobBenchmark(root: string): Promise<Figures> {
     const blobThreads = await threadWindow({ 'W4 sender': C, 'W4 receiver': D });
     const grant = await C.call<{ t0: number }>('grantObjects', { objects: [put.manifest], person: d.personId });
     const got = await D.call<{ t: number }>('waitHash', { hash: put.manifest, timeoutMs: LONG_MS }, LONG_MS);
-    await blobThreads(BLOB_BYTES / 1e6, 'MB', 1);
+    await blobThreads(BLOB_BYTES / 1e6, 'MB', 'ms');
     const cpuD = (await D.call<number>('cpu')) - cpuD0;
     const cpuC = (await C.call<number>('cpu')) - cpuC0;
     const rss = await D.call<{ peak: number; maxRssLifetime: number }>('rssStop');

@@ -36,18 +36,19 @@ export function threadCpu(): ThreadCpu | undefined {
 }
 
 /**
- * Lines describing what each thread spent between two snapshots, per `unit` of work (an object,
- * a MB): the main thread first, then the others by CPU, those under 1% of the total left out.
+ * Lines describing what each thread spent between two snapshots, in `time` per `unit` of work
+ * (µs per object, ms per MB): the main thread first, then the others by CPU, those under 1% of
+ * the total left out.
  */
-export function describeThreadCpu(label: string, before: ThreadCpu | undefined, after: ThreadCpu | undefined, units: number, unit: string, scale = 1000): string[] {
+export function describeThreadCpu(label: string, before: ThreadCpu | undefined, after: ThreadCpu | undefined, units: number, unit: string, time: 'µs' | 'ms'): string[] {
   if (!before || !after) return [`  ${label}: per-thread CPU needs Linux's /proc, not available here`];
   const rows = Object.entries(after).map(([tid, t]) => {
     const b = before[tid];
     return { tid, main: t.main, user: t.userMs - (b?.userMs ?? 0), sys: t.sysMs - (b?.sysMs ?? 0) };
   });
   const total = rows.reduce((s, r) => s + r.user + r.sys, 0);
-  const per = (ms: number) => ((ms * scale) / units).toFixed(scale === 1000 ? 1 : 2);
-  const what = scale === 1000 ? `µs per ${unit}` : `ms per ${unit}`;
+  const per = (ms: number) => (((time === 'µs' ? 1000 : 1) * ms) / units).toFixed(time === 'µs' ? 1 : 2);
+  const what = `${time} per ${unit}`;
   return rows
     .filter((r) => r.main || r.user + r.sys >= total / 100)
     .sort((a, b) => Number(b.main) - Number(a.main) || b.user + b.sys - (a.user + a.sys))
