@@ -169,11 +169,40 @@ function isPlainBytes(bytes: Uint8Array): boolean {
   return proto === Uint8Array.prototype || (BUFFER_PROTOTYPE !== undefined && proto === BUFFER_PROTOTYPE);
 }
 
-/** The frozen meta of a new entry; optional fields are present only when set, so metas compare equal across stores. */
-export function makeMeta(entry: Omit<CheckedEntry, 'bytes'>, seq: number, size: number): StoredMeta {
-  const meta: { -readonly [K in keyof StoredMeta]: StoredMeta[K] } = { seq, hash: entry.hash, kind: entry.kind, type: entry.type, size, refs: entry.refs };
-  if (entry.author !== undefined) meta.author = entry.author;
-  if (entry.idHash !== undefined) meta.idHash = entry.idHash;
+/**
+ * Type names kept once per process: every meta holds its entry's `$type`, and a string parsed
+ * out of each object would cost a copy per entry. Bounded, since application types are open:
+ * past the bound a name is simply kept as given.
+ */
+const TYPE_NAMES = new Map<string, string>();
+const MAX_TYPE_NAMES = 1024;
+
+function typeName(type: string): string {
+  const known = TYPE_NAMES.get(type);
+  if (known !== undefined) return known;
+  if (TYPE_NAMES.size < MAX_TYPE_NAMES) TYPE_NAMES.set(type, type);
+  return type;
+}
+
+/**
+ * The frozen meta of a new entry; optional fields are present only when set, so metas compare
+ * equal across stores. With `lookup` (what is stored or planned before it), every hash the entry
+ * names that is stored is kept as the string its own meta already holds: the index keeps each
+ * hash once instead of once per reference. For 100k entries shaped like channel entries (three
+ * refs, an author, an id) that is 334 instead of 765 bytes of heap per entry after their puts,
+ * and 346 instead of 537 in a reopened file store (test/chum/stores/metaMemory.test.ts).
+ */
+export function makeMeta(
+  entry: Omit<CheckedEntry, 'bytes'>,
+  seq: number,
+  size: number,
+  lookup?: (hash: ObjectHash) => StoredMeta | undefined,
+): StoredMeta {
+  const kept = (hash: string): string => lookup?.(hash as ObjectHash)?.hash ?? hash;
+  const refs = lookup && entry.refs.length > 0 ? Object.freeze(entry.refs.map((ref) => kept(ref) as ObjectHash)) : entry.refs;
+  const meta: { -readonly [K in keyof StoredMeta]: StoredMeta[K] } = { seq, hash: entry.hash, kind: entry.kind, type: typeName(entry.type), size, refs };
+  if (entry.author !== undefined) meta.author = kept(entry.author) as InstanceId;
+  if (entry.idHash !== undefined) meta.idHash = kept(entry.idHash) as ObjectHash;
   return Object.freeze(meta);
 }
 
@@ -196,7 +225,7 @@ export function planBatch(entries: readonly CheckedEntry[], lookup: (hash: Objec
     for (const ref of entry.refs) {
       if (!find(ref)) throw new KithError('DANGLING_REFERENCE', `put: entry ${i} references ${ref}, which is neither stored nor earlier in the batch`);
     }
-    const meta = makeMeta(entry, firstSeq + fresh.length, entry.bytes.length);
+    const meta = makeMeta(entry, firstSeq + fresh.length, entry.bytes.length, find);
     planned.set(entry.hash, meta);
     fresh.push({ meta, bytes: entry.bytes });
     metas.push(meta);

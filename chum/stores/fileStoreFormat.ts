@@ -152,7 +152,7 @@ function decodeBody(
   p += BODY_PREFIX;
   if (firstSeq !== index.lastSeq + 1 || count === 0) throw new Stop();
   const out: Array<{ meta: StoredMeta; offset: number }> = [];
-  const planned = new Map<string, ObjectHash>();
+  const planned = new Map<string, StoredMeta>();
   let cursor = dataStart;
   for (let i = 0; i < count; i++) {
     need(p, 13);
@@ -192,17 +192,17 @@ function decodeBody(
     need(p, refCount * HASH_BYTES);
     const refs: ObjectHash[] = new Array(refCount);
     for (let r = 0; r < refCount; r++) {
-      const text = log.toString('hex', p, p + HASH_BYTES);
+      const ref = log.toString('hex', p, p + HASH_BYTES) as ObjectHash;
       p += HASH_BYTES;
-      // The stored entry's own hash string is kept, not a second copy of it per reference.
-      const ref = planned.get(text) ?? index.meta(text)?.hash;
-      if (ref === undefined) throw new Stop();
+      if (!planned.has(ref) && !index.has(ref)) throw new Stop();
       refs[r] = ref;
     }
     if (kind === 'chunk' && refCount > 0) throw new Stop();
     if (planned.has(hash) || index.has(hash)) throw new Stop();
-    planned.set(hash, hash);
-    out.push({ meta: makeMeta({ hash, kind, type, refs: Object.freeze(refs), author, idHash }, firstSeq + i, size), offset });
+    // Every hash the entry names that is stored is kept as that entry's own string (makeMeta).
+    const meta = makeMeta({ hash, kind, type, refs: Object.freeze(refs), author, idHash }, firstSeq + i, size, (h) => planned.get(h) ?? index.meta(h));
+    planned.set(hash, meta);
+    out.push({ meta, offset });
   }
   if (p !== end) throw new Stop();
   return out;

@@ -70,7 +70,7 @@ function openDatabase(factory: IDBFactory, name: string): Promise<IDBDatabase> {
 }
 
 /** A StoredMeta from a stored record, or undefined when the record is not one we wrote. */
-function metaFromRecord(record: unknown, seq: number): StoredMeta | undefined {
+function metaFromRecord(record: unknown, seq: number, index: MetaIndex): StoredMeta | undefined {
   if (typeof record !== 'object' || record === null) return undefined;
   const { hash, kind, type, size, refs, author, idHash, seq: recordSeq } = record as Record<string, unknown>;
   if (recordSeq !== seq || !isHash(hash) || (kind !== 'object' && kind !== 'chunk') || typeof type !== 'string') return undefined;
@@ -78,7 +78,8 @@ function metaFromRecord(record: unknown, seq: number): StoredMeta | undefined {
   if (!Array.isArray(refs) || !refs.every(isHash)) return undefined;
   if ((author !== undefined && !isHash(author)) || (idHash !== undefined && !isHash(idHash))) return undefined;
   if (kind === 'chunk' ? type !== 'chunk' || refs.length > 0 || author !== undefined || idHash !== undefined : !isTypeName(type)) return undefined;
-  return makeMeta({ hash, kind, type, refs: Object.freeze(refs as ObjectHash[]), author: author as InstanceId | undefined, idHash: idHash as ObjectHash | undefined }, seq, size);
+  // Hashes already in the index are kept as the index's own strings, not one copy per record.
+  return makeMeta({ hash, kind, type, refs: Object.freeze(refs as ObjectHash[]), author: author as InstanceId | undefined, idHash: idHash as ObjectHash | undefined }, seq, size, (h) => index.meta(h));
 }
 
 function isTypeName(type: string): boolean {
@@ -94,7 +95,7 @@ function isTypeName(type: string): boolean {
 function buildIndex(records: readonly unknown[]): MetaIndex | undefined {
   const index = new MetaIndex();
   for (let i = 0; i < records.length; i++) {
-    const meta = metaFromRecord(records[i], i + 1);
+    const meta = metaFromRecord(records[i], i + 1, index);
     if (!meta || index.has(meta.hash) || !meta.refs.every((ref) => index.has(ref))) return undefined;
     index.add(meta);
   }
