@@ -9,6 +9,8 @@
  *            without and with fsync
  *   open     open of the 100k store (reads the index only), against reading and JSON-parsing
  *            an NDJSON file of the same metadata into a Map
+ *   heap     heap the opened store's index holds per object, against a Map of the same metadata
+ *            parsed from NDJSON (both measured after a full collection)
  *   disk     bytes on disk per object and write amplification (disk bytes / payload bytes)
  *   get      positioned reads with hash check, awaited one by one and 64 in flight
  *
@@ -21,6 +23,8 @@ import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, statSync 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { NativeCrypto } from '../shared/crypto/nativeCrypto.js';
 import { objectBytes, hashBytes } from '../shared/objects.js';
 import { fromUtf8 } from '../shared/bytes.js';
@@ -37,6 +41,14 @@ const OPEN_RUNS = 5;
 const OPTIONS: MeasureOptions = { minTimeMs: 150, windows: 5, warmupMs: 100 };
 
 const crypto = new NativeCrypto();
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+/** Heap in use after a full collection (twice: weak references and finalizers settle). */
+function heapUsed(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -175,6 +187,22 @@ async function main(): Promise<void> {
       if (store.lastSeq !== lastSeq) throw new Error('bench: the store lost entries');
     }
 
+    // Heap the opened index holds per object, against the Map of parsed NDJSON metadata.
+    await store?.close();
+    store = undefined;
+    const heapBefore = heapUsed();
+    let baselineMap: Map<string, unknown> | undefined = new Map();
+    for (const line of readFileSync(metaPath, 'utf8').split('\n')) {
+      if (line.length === 0) continue;
+      const meta = JSON.parse(line) as { hash: string };
+      baselineMap.set(meta.hash, meta);
+    }
+    const baselineHeap = (heapUsed() - heapBefore) / baselineMap.size;
+    baselineMap = undefined;
+    const heapBeforeOpen = heapUsed();
+    store = await openFileStore({ crypto, dir });
+    const storeHeap = (heapUsed() - heapBeforeOpen) / store.lastSeq;
+
     // Reads of random objects, hash checked.
     const pick = () => objects[Math.floor(Math.random() * TOTAL)]!.hash;
     const opened = store!;
@@ -190,6 +218,8 @@ async function main(): Promise<void> {
     report([...putRows, ...singleRows]);
     console.log('\nopen of the 100k store (median of 5; ms, lower is better)');
     report([{ name: 'openFileStore (index only)', value: median(storeOpens), unit: 'ms', baseline: { name: 'read + JSON.parse NDJSON metadata into a Map', value: median(baselineOpens) } }]);
+    console.log('\nheap the opened store holds per object (after a full collection; lower is better)');
+    report([{ name: 'FileStore index (metas, hash strings, tables)', value: storeHeap, unit: 'B/object', baseline: { name: 'Map of the parsed NDJSON metadata', value: baselineHeap } }]);
     console.log('\ndisk per object (lower is better)');
     report([
       { name: `FileStore (index ${(indexBytes / lastSeq).toFixed(0)} B)`, value: disk / lastSeq, unit: 'B/object', baseline: { name: 'NDJSON log of metadata + object', value: ndjsonBytes / TOTAL } },

@@ -5,9 +5,9 @@
  * without its `sig` field, so the `$type` inside it separates signing domains.
  */
 import type { CryptoProvider } from './crypto/CryptoProvider.js';
-import { canonicalBytes, type JsonObject, type JsonValue } from './canonical.js';
+import { canonicalBytes, canonicalize, type JsonObject, type JsonValue } from './canonical.js';
 import { KithError } from './errors.js';
-import { toHex, fromBase64url, toBase64url } from './bytes.js';
+import { toHex, fromBase64url, toBase64url, withUtf8 } from './bytes.js';
 import type { ObjectHash } from './ids.js';
 import { MAX_OBJECT_BYTES, MAX_TYPE_LENGTH } from './limits.js';
 
@@ -37,6 +37,15 @@ export function objectBytes(obj: unknown): Uint8Array {
   return canonicalBytes(obj, { integersOnly: true, maxBytes: MAX_OBJECT_BYTES });
 }
 
+/**
+ * SHA-256 of a Kith object's canonical bytes (validated as objectBytes does), without keeping
+ * the bytes: what a signature covers.
+ */
+export function objectDigest(crypto: CryptoProvider, obj: unknown): Uint8Array {
+  assertKithObject(obj);
+  return withUtf8(canonicalize(obj, { integersOnly: true, maxBytes: MAX_OBJECT_BYTES }), (bytes) => crypto.sha256(bytes));
+}
+
 /** Hex SHA-256 of raw bytes, as an ObjectHash (used for blob chunks too). */
 export function hashBytes(crypto: CryptoProvider, bytes: Uint8Array): ObjectHash {
   return toHex(crypto.sha256(bytes)) as ObjectHash;
@@ -57,7 +66,7 @@ export async function signObject<T extends KithObject>(crypto: CryptoProvider, o
   // Before the `in` test below, which throws an uncoded TypeError for a primitive.
   assertKithObject(obj);
   if ('sig' in obj) throw new KithError('INVALID_INPUT', 'signObject: object is already signed');
-  const digest = crypto.sha256(objectBytes(obj));
+  const digest = objectDigest(crypto, obj);
   const sig = await crypto.ed25519Sign(secretKey, digest);
   return { ...obj, sig: toBase64url(sig) };
 }
@@ -75,7 +84,7 @@ export async function verifyObjectSignature(crypto: CryptoProvider, obj: KithObj
     const sigText: unknown = obj.sig;
     if (typeof sigText !== 'string' || sigText.length !== 86) return false;
     sig = fromBase64url(sigText);
-    digest = crypto.sha256(objectBytes(unsigned(obj)));
+    digest = objectDigest(crypto, unsigned(obj));
   } catch {
     return false;
   }

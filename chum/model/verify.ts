@@ -17,7 +17,7 @@ import { describeBytes } from './describe.js';
 import { unsigned, type KithObject } from '../../shared/objects.js';
 import { serializeChecked, type JsonValue } from '../../shared/canonical.js';
 import { KithError } from '../../shared/errors.js';
-import { fromBase64url, utf8 } from '../../shared/bytes.js';
+import { fromBase64url, withUtf8 } from '../../shared/bytes.js';
 import type { ObjectHash, PersonId } from '../../shared/ids.js';
 import { RECORD_CACHE_ENTRIES, VERIFY_CONCURRENCY } from '../../shared/limits.js';
 
@@ -105,7 +105,7 @@ export class ObjectVerifier {
     await this.checkRights(item, signerPerson, inBatch);
     if (signatures && signKey) {
       // The described value already passed the JSON gate: serialize the unsigned form without walking it again.
-      const digest = this.crypto.sha256(utf8(serializeChecked(unsigned(item.object) as JsonValue)));
+      const digest = withUtf8(serializeChecked(unsigned(item.object) as JsonValue), (text) => this.crypto.sha256(text));
       const ok = await this.bounded(() => this.crypto.ed25519Verify(signKey, digest, fromBase64url(o.sig as string)));
       if (!ok) throw new KithError(item.type === 'InstanceCertificate' ? 'CERTIFICATE_INVALID' : 'SIGNATURE_INVALID', `${item.type}: the signature does not verify`);
     }

@@ -18,6 +18,7 @@ import {
   toHex,
   utf8,
   wipe,
+  withUtf8,
   writeU16,
   writeU32,
 } from '../../shared/bytes.js';
@@ -57,6 +58,20 @@ test('hex: round trips every length 0..70 and matches Node', () => {
     assert.deepEqual(fromHex(hex.toUpperCase()), bytes, 'uppercase accepted');
   }
   assert.equal(toHex(Uint8Array.of(0, 1, 0x7f, 0x80, 0xff)), '00017f80ff');
+});
+
+test('hex: long inputs (built in 4 KiB chunks), views into larger buffers and every byte value match Node', () => {
+  for (const n of [4095, 4096, 4097, 8192, 8193, 3 * 4096 + 17]) {
+    const bytes = bytesOf(n, n);
+    assert.equal(toHex(bytes), Buffer.from(bytes).toString('hex'), `length ${n}`);
+  }
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  assert.equal(toHex(all), Buffer.from(all).toString('hex'));
+  const backing = bytesOf(5000, 7);
+  const view = backing.subarray(3, 4500);
+  assert.equal(toHex(view), Buffer.from(view).toString('hex'));
+  // A call after a long one must not see its leftover characters.
+  assert.equal(toHex(Uint8Array.of(0xab)), 'ab');
 });
 
 test('hex: round trips (property)', () => {
@@ -210,6 +225,35 @@ test('utf8: round trips text of every plane; strict decoding refuses invalid seq
   for (const bytes of invalid) assert.equal(codeOf(() => fromUtf8(Uint8Array.from(bytes))), 'INVALID_INPUT', bytes.join(','));
   // Encoding a lone surrogate is lossy (WHATWG TextEncoder writes U+FFFD), never an error.
   assert.deepEqual(utf8('\ud800'), Uint8Array.of(0xef, 0xbf, 0xbd));
+});
+
+test('withUtf8: the same bytes as utf8, for any text (property)', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => {
+      withUtf8(text, (bytes) => assert.deepEqual(new Uint8Array(bytes), utf8(text)));
+    }),
+  );
+  for (const text of ['', '\ud800', 'x'.repeat(10_000), '日本語'.repeat(5_000), 'é'.repeat(200_000)]) {
+    assert.equal(withUtf8(text, (bytes) => Buffer.from(bytes).toString('utf8')), Buffer.from(utf8(text)).toString('utf8'), `length ${text.length}`);
+  }
+});
+
+test('withUtf8: bytes live only during the call; nested calls and throws are safe', () => {
+  let kept: Uint8Array | undefined;
+  withUtf8('secret-ish text', (bytes) => {
+    kept = bytes;
+    assert.equal(fromUtf8(bytes), 'secret-ish text');
+  });
+  assert.ok(kept!.every((b) => b === 0), 'the reused buffer is wiped after the call');
+  // A nested call gets its own encoding; the outer bytes stay intact.
+  const outer = withUtf8('outer', (o) => {
+    const inner = withUtf8('inner', (i) => fromUtf8(i));
+    return `${fromUtf8(o)}+${inner}`;
+  });
+  assert.equal(outer, 'outer+inner');
+  // A throw inside releases the buffer: the next call still uses it and is right.
+  assert.throws(() => withUtf8('boom', () => { throw new Error('inside'); }), /inside/);
+  assert.equal(withUtf8('after', (bytes) => fromUtf8(bytes)), 'after');
 });
 
 // ---- comparison ------------------------------------------------------------------------
