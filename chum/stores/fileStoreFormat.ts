@@ -21,7 +21,7 @@ import type { ObjectHash, InstanceId } from '../../shared/ids.js';
 import type { StoredMeta } from '../ObjectStore.js';
 import { assertKithObject } from '../../shared/objects.js';
 import { BLOB_CHUNK_BYTES, MAX_OBJECT_BYTES, STORE_EPOCH_BYTES } from '../../shared/limits.js';
-import { makeMeta, type FreshEntry } from './checkBatch.js';
+import { makeMeta, storedRefs, type FreshEntry } from './checkBatch.js';
 import { MetaIndex } from './metaIndex.js';
 
 export const INDEX_MAGIC = 'KITHIDX1';
@@ -153,6 +153,7 @@ function decodeBody(
   if (firstSeq !== index.lastSeq + 1 || count === 0) throw new Stop();
   const out: Array<{ meta: StoredMeta; offset: number }> = [];
   const planned = new Map<string, StoredMeta>();
+  const find = (h: ObjectHash): StoredMeta | undefined => planned.get(h) ?? index.meta(h);
   let cursor = dataStart;
   for (let i = 0; i < count; i++) {
     need(p, 13);
@@ -190,17 +191,13 @@ function decodeBody(
     const refCount = log.readUInt32BE(need(p, 4));
     p += 4;
     need(p, refCount * HASH_BYTES);
-    const refs: ObjectHash[] = new Array(refCount);
-    for (let r = 0; r < refCount; r++) {
-      const ref = log.toString('hex', p, p + HASH_BYTES) as ObjectHash;
-      p += HASH_BYTES;
-      if (!planned.has(ref) && !index.has(ref)) throw new Stop();
-      refs[r] = ref;
-    }
+    const named: ObjectHash[] = new Array(refCount);
+    for (let r = 0; r < refCount; r++, p += HASH_BYTES) named[r] = log.toString('hex', p, p + HASH_BYTES) as ObjectHash;
+    const refs = storedRefs(named, find);
+    if (refs === undefined) throw new Stop();
     if (kind === 'chunk' && refCount > 0) throw new Stop();
     if (planned.has(hash) || index.has(hash)) throw new Stop();
-    // Every hash the entry names that is stored is kept as that entry's own string (makeMeta).
-    const meta = makeMeta({ hash, kind, type, refs: Object.freeze(refs), author, idHash }, firstSeq + i, size, (h) => planned.get(h) ?? index.meta(h));
+    const meta = makeMeta({ hash, kind, type, refs, author, idHash }, firstSeq + i, size, find);
     planned.set(hash, meta);
     out.push({ meta, offset });
   }

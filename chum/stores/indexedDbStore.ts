@@ -20,7 +20,7 @@ import { isHash } from '../../shared/ids.js';
 import { assertKithObject } from '../../shared/objects.js';
 import { BLOB_CHUNK_BYTES, MAX_OBJECT_BYTES, STORE_EPOCH_BYTES } from '../../shared/limits.js';
 import { BackedStore, type StoreBackend } from './backedStore.js';
-import { makeMeta, type FreshEntry } from './checkBatch.js';
+import { makeMeta, storedRefs, type FreshEntry } from './checkBatch.js';
 import { MetaIndex } from './metaIndex.js';
 import { claimStore } from './openGuard.js';
 
@@ -78,8 +78,11 @@ function metaFromRecord(record: unknown, seq: number, index: MetaIndex): StoredM
   if (!Array.isArray(refs) || !refs.every(isHash)) return undefined;
   if ((author !== undefined && !isHash(author)) || (idHash !== undefined && !isHash(idHash))) return undefined;
   if (kind === 'chunk' ? type !== 'chunk' || refs.length > 0 || author !== undefined || idHash !== undefined : !isTypeName(type)) return undefined;
-  // Hashes already in the index are kept as the index's own strings, not one copy per record.
-  return makeMeta({ hash, kind, type, refs: Object.freeze(refs as ObjectHash[]), author: author as InstanceId | undefined, idHash: idHash as ObjectHash | undefined }, seq, size, (h) => index.meta(h));
+  // Every ref must be loaded already (closure); kept as the index's own strings.
+  const find = (h: ObjectHash) => index.meta(h);
+  const stored = storedRefs(refs as ObjectHash[], find);
+  if (stored === undefined) return undefined;
+  return makeMeta({ hash, kind, type, refs: stored, author: author as InstanceId | undefined, idHash: idHash as ObjectHash | undefined }, seq, size, find);
 }
 
 function isTypeName(type: string): boolean {
@@ -96,7 +99,7 @@ function buildIndex(records: readonly unknown[]): MetaIndex | undefined {
   const index = new MetaIndex();
   for (let i = 0; i < records.length; i++) {
     const meta = metaFromRecord(records[i], i + 1, index);
-    if (!meta || index.has(meta.hash) || !meta.refs.every((ref) => index.has(ref))) return undefined;
+    if (!meta || index.has(meta.hash)) return undefined;
     index.add(meta);
   }
   return index;
