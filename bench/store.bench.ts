@@ -23,14 +23,13 @@ import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, statSync 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { NativeCrypto } from '../shared/crypto/nativeCrypto.js';
 import { objectBytes, hashBytes } from '../shared/objects.js';
 import { fromUtf8 } from '../shared/bytes.js';
 import { openFileStore, type FileStore } from '../chum/stores/fileStore.js';
 import type { PutEntry } from '../chum/ObjectStore.js';
 import { measure, report, type MeasureOptions } from './harness.js';
+import { retainedHeap } from '../test/support/memory.js';
 
 const TOTAL = 100_000;
 const BATCH = 100;
@@ -41,14 +40,6 @@ const OPEN_RUNS = 5;
 const OPTIONS: MeasureOptions = { minTimeMs: 150, windows: 5, warmupMs: 100 };
 
 const crypto = new NativeCrypto();
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-/** Heap in use after a full collection (twice: weak references and finalizers settle). */
-function heapUsed(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -190,18 +181,18 @@ async function main(): Promise<void> {
     // Heap the opened index holds per object, against the Map of parsed NDJSON metadata.
     await store?.close();
     store = undefined;
-    const heapBefore = heapUsed();
+    const heapBefore = await retainedHeap();
     let baselineMap: Map<string, unknown> | undefined = new Map();
     for (const line of readFileSync(metaPath, 'utf8').split('\n')) {
       if (line.length === 0) continue;
       const meta = JSON.parse(line) as { hash: string };
       baselineMap.set(meta.hash, meta);
     }
-    const baselineHeap = (heapUsed() - heapBefore) / baselineMap.size;
+    const baselineHeap = ((await retainedHeap()) - heapBefore) / baselineMap.size;
     baselineMap = undefined;
-    const heapBeforeOpen = heapUsed();
+    const heapBeforeOpen = await retainedHeap();
     store = await openFileStore({ crypto, dir });
-    const storeHeap = (heapUsed() - heapBeforeOpen) / store.lastSeq;
+    const storeHeap = ((await retainedHeap()) - heapBeforeOpen) / store.lastSeq;
 
     // Reads of random objects, hash checked.
     const pick = () => objects[Math.floor(Math.random() * TOTAL)]!.hash;

@@ -12,30 +12,21 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { NativeCrypto } from '../../../shared/crypto/nativeCrypto.js';
 import { openMemoryStore } from '../../../chum/stores/memoryStore.js';
 import { openFileStore } from '../../../chum/stores/fileStore.js';
 import type { ObjectStore, PutEntry } from '../../../chum/ObjectStore.js';
 import type { InstanceId, ObjectHash } from '../../../shared/ids.js';
 import { objectEntry } from '../storeConformance.js';
+import { retainedHeap } from '../../support/memory.js';
 
 const crypto = new NativeCrypto();
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 /** Entries per measured phase; with WARM entries first, the index's hash table does not grow in between. */
 const PHASE = 3000;
 const WARM = 8200;
 /** Heap a phase of naming entries may take beyond a phase of plain ones, per entry. */
 const MAX_EXTRA_BYTES = 150;
-
-function heapUsed(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 /** A distinct string with the same characters (what JSON.parse or a decoder hands over). */
 function copyOf<T extends string>(s: T): T {
@@ -78,11 +69,11 @@ test('a store keeps one string per hash when entries name stored hashes (put pat
     const named = targets();
     await store.put(named);
     await putMade(store, WARM, (i) => plain('warm', i));
-    const h0 = heapUsed();
+    const h0 = await retainedHeap();
     await putMade(store, PHASE, (i) => plain('plain', i));
-    const h1 = heapUsed();
+    const h1 = await retainedHeap();
     await putMade(store, PHASE, (i) => naming('naming', i, named));
-    const h2 = heapUsed();
+    const h2 = await retainedHeap();
     const extra = (h2 - h1 - (h1 - h0)) / PHASE;
     assert.ok(extra < MAX_EXTRA_BYTES, `entries naming 5 stored hashes took ${extra.toFixed(0)} B more heap each than plain ones (bound ${MAX_EXTRA_BYTES})`);
     const first = naming('naming', 0, named);
@@ -116,9 +107,9 @@ test('a reopened file store keeps one string per hash in its index (load path)',
     dirs.push(dir);
     await fill(dir, namingCount);
     // The store that wrote is out of reach here, so `before` holds no index at all.
-    const before = heapUsed();
+    const before = await retainedHeap();
     const store = await openFileStore({ crypto, dir });
-    const after = heapUsed();
+    const after = await retainedHeap();
     assert.equal(store.lastSeq, 3 + WARM + 2 * PHASE);
     await store.close();
     return after - before;
