@@ -54,6 +54,16 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** Whether `hex` is the lowercase hex of `bytes`, compared in place (no string is built). */
+export function isHexOf(bytes: Uint8Array, hex: string): boolean {
+  if (hex.length !== 2 * bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (hex.charCodeAt(2 * i) !== HEX_CODES[b >> 4] || hex.charCodeAt(2 * i + 1) !== HEX_CODES[b & 15]) return false;
+  }
+  return true;
+}
+
 /** Strict hex decoding: even length, only [0-9a-fA-F]. */
 export function fromHex(hex: string, title = 'hex'): Uint8Array {
   if (typeof hex !== 'string') throw new KithError('INVALID_INPUT', `${title}: expected string, got ${describe(hex)}`);

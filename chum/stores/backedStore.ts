@@ -14,7 +14,8 @@ import type { ObjectHash } from '../../shared/ids.js';
 import type { ObjectStore, PutEntry, PutOptions, StoredMeta, StoreStats } from '../ObjectStore.js';
 import { KithError, toKithError } from '../../shared/errors.js';
 import { TypedEmitter } from '../../shared/events.js';
-import { checkEntries, digestIs, planBatch, type CheckedEntry, type FreshEntry } from './checkBatch.js';
+import { checkEntries, planBatch, type CheckedEntry, type FreshEntry } from './checkBatch.js';
+import { isHexOf } from '../../shared/bytes.js';
 import type { MetaIndex } from './metaIndex.js';
 
 /** Where a store keeps bytes and index records. Called only by BackedStore, one write at a time. */
@@ -156,7 +157,7 @@ export class BackedStore implements ObjectStore {
 
   /** Disks and browser profiles rot: a store never hands out bytes under the wrong name. */
   private checked(meta: StoredMeta, bytes: Uint8Array): Uint8Array {
-    if (!digestIs(this.crypto.sha256(bytes), meta.hash)) throw new KithError('HASH_MISMATCH', `the stored bytes of ${meta.hash} are damaged`);
+    if (!isHexOf(this.crypto.sha256(bytes), meta.hash)) throw new KithError('HASH_MISMATCH', `the stored bytes of ${meta.hash} are damaged`);
     return bytes;
   }
 

@@ -13,7 +13,7 @@ import type { CryptoProvider } from '../../shared/crypto/CryptoProvider.js';
 import type { ObjectHash, InstanceId } from '../../shared/ids.js';
 import type { EntryKind, StoredMeta } from '../ObjectStore.js';
 import { KithError, toKithError } from '../../shared/errors.js';
-import { allocForOverwrite, describe } from '../../shared/bytes.js';
+import { allocForOverwrite, describe, isHexOf } from '../../shared/bytes.js';
 import { isHash } from '../../shared/ids.js';
 import { assertKithObject } from '../../shared/objects.js';
 import { BLOB_CHUNK_BYTES, MAX_OBJECT_BYTES, MAX_PUT_BATCH_ENTRIES } from '../../shared/limits.js';
@@ -105,18 +105,6 @@ function checkShape(entry: unknown, index: number, knownTypes: Set<string>): Sha
   return shaped;
 }
 
-const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
-
-/** Whether a SHA-256 digest is the lowercase-hex `hash`, without building a string per check. */
-export function digestIs(digest: Uint8Array, hash: string): boolean {
-  if (hash.length !== 2 * digest.length) return false;
-  for (let i = 0; i < digest.length; i++) {
-    const b = digest[i]!;
-    if (hash.charCodeAt(2 * i) !== HEX_CODES[b >> 4] || hash.charCodeAt(2 * i + 1) !== HEX_CODES[b & 15]) return false;
-  }
-  return true;
-}
-
 /** Step 1: validates shape, limits and hashes of a whole batch; throws on the first bad entry. */
 export function checkEntries(crypto: CryptoProvider, entries: unknown, handOver = false): CheckedEntry[] {
   if (!Array.isArray(entries)) throw new KithError('INVALID_INPUT', `put: expected an array of entries, got ${describe(entries)}`);
@@ -151,7 +139,7 @@ export function checkEntries(crypto: CryptoProvider, entries: unknown, handOver 
         own = arena.subarray(offset, offset + size);
         offset += size;
       }
-      if (!digestIs(crypto.sha256(own), entry.hash)) throw new KithError('HASH_MISMATCH', `put: entry ${i}: bytes do not hash to ${entry.hash}`);
+      if (!isHexOf(crypto.sha256(own), entry.hash)) throw new KithError('HASH_MISMATCH', `put: entry ${i}: bytes do not hash to ${entry.hash}`);
       out[i] = { ...entry, bytes: own };
     }
   } catch (err) {

@@ -12,6 +12,7 @@ import {
   fromBase64url,
   fromHex,
   fromUtf8,
+  isHexOf,
   readU16,
   readU32,
   toBase64url,
@@ -72,6 +73,22 @@ test('hex: long inputs (built in 4 KiB chunks), views into larger buffers and ev
   assert.equal(toHex(view), Buffer.from(view).toString('hex'));
   // A call after a long one must not see its leftover characters.
   assert.equal(toHex(Uint8Array.of(0xab)), 'ab');
+});
+
+test('isHexOf: true exactly for the lowercase hex of the bytes', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), (bytes, at) => {
+      const hex = toHex(bytes);
+      assert.equal(isHexOf(bytes, hex), true);
+      assert.equal(isHexOf(bytes, hex + '0'), false, 'longer');
+      if (bytes.length === 0) return;
+      assert.equal(isHexOf(bytes, hex.slice(0, -1)), false, 'shorter');
+      const i = at % hex.length;
+      const other = hex[i] === '0' ? '1' : '0';
+      assert.equal(isHexOf(bytes, hex.slice(0, i) + other + hex.slice(i + 1)), false, `digit ${i} changed`);
+      if (/[a-f]/.test(hex)) assert.equal(isHexOf(bytes, hex.toUpperCase()), false, 'uppercase is not the lowercase hex');
+    }),
+  );
 });
 
 test('hex: round trips (property)', () => {
