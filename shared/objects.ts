@@ -5,9 +5,9 @@
  * without its `sig` field, so the `$type` inside it separates signing domains.
  */
 import type { CryptoProvider } from './crypto/CryptoProvider.js';
-import { canonicalBytes, canonicalize, type JsonObject, type JsonValue } from './canonical.js';
+import { canonicalize, type JsonObject, type JsonValue } from './canonical.js';
 import { KithError } from './errors.js';
-import { toHex, fromBase64url, toBase64url, withUtf8 } from './bytes.js';
+import { toHex, fromBase64url, toBase64url, utf8, withUtf8 } from './bytes.js';
 import type { ObjectHash } from './ids.js';
 import { MAX_OBJECT_BYTES, MAX_TYPE_LENGTH } from './limits.js';
 
@@ -31,19 +31,20 @@ export function assertKithObject(value: unknown): asserts value is KithObject {
   }
 }
 
-/** Canonical bytes of a Kith object (validated: $type, safe integers, size). */
-export function objectBytes(obj: unknown): Uint8Array {
+/** Canonical JSON text of a Kith object (validated: $type, safe integers, size). */
+function objectText(obj: unknown): string {
   assertKithObject(obj);
-  return canonicalBytes(obj, { integersOnly: true, maxBytes: MAX_OBJECT_BYTES });
+  return canonicalize(obj, { integersOnly: true, maxBytes: MAX_OBJECT_BYTES });
 }
 
-/**
- * SHA-256 of a Kith object's canonical bytes (validated as objectBytes does), without keeping
- * the bytes: what a signature covers.
- */
+/** Canonical bytes of a Kith object (validated: $type, safe integers, size). */
+export function objectBytes(obj: unknown): Uint8Array {
+  return utf8(objectText(obj));
+}
+
+/** SHA-256 of a Kith object's canonical bytes, validated as objectBytes does, without keeping the bytes: what a signature covers. */
 export function objectDigest(crypto: CryptoProvider, obj: unknown): Uint8Array {
-  assertKithObject(obj);
-  return withUtf8(canonicalize(obj, { integersOnly: true, maxBytes: MAX_OBJECT_BYTES }), (bytes) => crypto.sha256(bytes));
+  return withUtf8(objectText(obj), (bytes) => crypto.sha256(bytes));
 }
 
 /** Hex SHA-256 of raw bytes, as an ObjectHash (used for blob chunks too). */
